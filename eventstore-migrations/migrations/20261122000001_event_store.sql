@@ -17,7 +17,8 @@ CREATE TABLE events
 (
     aggregate_type  text                         NOT NULL,
     aggregate_id    text                         NOT NULL,
-    sequence        bigint CHECK (sequence >= 0) NOT NULL,
+    -- Streams start at 1 (as cqrs-es numbers them) and have no gaps.
+    sequence        bigint CHECK (sequence >= 1) NOT NULL,
     event_type      text                         NOT NULL,
     event_version   text                         NOT NULL,
     -- `json`, not `jsonb`: it keeps the exact bytes written, which the hash covers.

@@ -13,6 +13,8 @@ CREATE TABLE projector_checkpoints
     last_recorded_at   timestamptz,
     -- Set by `request_rebuild`; the active instance clears it when it starts over.
     rebuild_requested  boolean     NOT NULL DEFAULT false,
+    -- Set by `request_parked_retry`; the active instance retries its parked events.
+    retry_parked_requested boolean NOT NULL DEFAULT false,
     -- A stopped projector says why and where, so health and operators can see it.
     failed_at          timestamptz,
     failure            text,

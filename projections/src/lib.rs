@@ -1,1 +1,15 @@
-//! placeholder
+//! The query side: the gap-free reader of the event log, the projector runtime that
+//! drives every sink from it, and the read models those sinks build.
+//!
+//! - [`log`]: reading the global log in a order that never skips an event, waking
+//!   tailing readers, and checking the hash chain.
+//! - [`runtime`]: named projectors with checkpoints, one active instance per name,
+//!   rebuilds, lag, and stop-or-park on failure.
+//! - [`read_models`]: the PostgreSQL read models and their projections.
+
+pub mod error;
+pub mod log;
+pub mod read_models;
+pub mod runtime;
+
+pub use error::Error;

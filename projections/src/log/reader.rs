@@ -1,0 +1,69 @@
+//! Batches of the global log, in reader order, from a checkpoint.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgExecutor};
+use uuid::Uuid;
+
+use super::{Checkpoint, TransactionId};
+use crate::Error;
+
+/// One event as the log holds it. Payload and metadata stay JSON text, exactly as
+/// stored: parsing is left to whoever needs it, and the bytes are the hashed ones.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct RecordedEvent {
+    pub global_position: i64,
+    pub transaction_id: TransactionId,
+    pub event_id: Uuid,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl RecordedEvent {
+    /// The checkpoint a reader holds once it has taken this event.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            transaction_id: self.transaction_id,
+            global_position: self.global_position,
+        }
+    }
+
+    /// The payload parsed into `T`, or a decode error naming this event.
+    pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_str(&self.payload).map_err(|e| Error::Decode {
+            global_position: self.global_position,
+            event_type: self.event_type.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Up to `limit` events after `after`, in reader order, from transactions that have
+/// all ended. An empty answer means "nothing more yet", never "the end".
+pub async fn read_batch<'e>(
+    executor: impl PgExecutor<'e>,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, Error> {
+    let events = sqlx::query_as::<_, RecordedEvent>(
+        "SELECT global_position, transaction_id, event_id, aggregate_type, aggregate_id,
+                sequence, event_type, event_version, payload::text AS payload,
+                metadata::text AS metadata, recorded_at
+           FROM events
+          WHERE (transaction_id, global_position) > ($1, $2)
+            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY transaction_id, global_position
+          LIMIT $3",
+    )
+    .bind(after.transaction_id)
+    .bind(after.global_position)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?;
+    Ok(events)
+}

@@ -1,0 +1,87 @@
+//! Events recorded per day, aggregate type and event type: what analysts' `stats`
+//! and operators' dashboards read, built without scanning the log.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use sqlx::{FromRow, PgConnection, PgExecutor};
+
+use crate::log::RecordedEvent;
+use crate::runtime::PostgresProjection;
+use crate::Error;
+
+pub const PROJECTOR: &str = "event_counts";
+
+/// Builds `read_event_counts`, one upsert per batch.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EventCountsProjection;
+
+#[async_trait]
+impl PostgresProjection for EventCountsProjection {
+    fn name(&self) -> &str {
+        PROJECTOR
+    }
+
+    async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {
+        let mut counts: BTreeMap<(NaiveDate, &str, &str), i64> = BTreeMap::new();
+        for event in events {
+            let key = (
+                event.recorded_at.date_naive(),
+                event.aggregate_type.as_str(),
+                event.event_type.as_str(),
+            );
+            *counts.entry(key).or_default() += 1;
+        }
+        let mut days = Vec::with_capacity(counts.len());
+        let mut aggregate_types = Vec::with_capacity(counts.len());
+        let mut event_types = Vec::with_capacity(counts.len());
+        let mut numbers = Vec::with_capacity(counts.len());
+        for ((day, aggregate_type, event_type), count) in counts {
+            days.push(day);
+            aggregate_types.push(aggregate_type);
+            event_types.push(event_type);
+            numbers.push(count);
+        }
+        sqlx::query(
+            "INSERT INTO read_event_counts (day, aggregate_type, event_type, events)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::bigint[])
+             ON CONFLICT (day, aggregate_type, event_type)
+             DO UPDATE SET events = read_event_counts.events + EXCLUDED.events",
+        )
+        .bind(days)
+        .bind(aggregate_types)
+        .bind(event_types)
+        .bind(numbers)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn reset(&self, tx: &mut PgConnection) -> Result<(), Error> {
+        sqlx::query("TRUNCATE read_event_counts")
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// One row of the read model.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize)]
+pub struct EventCount {
+    pub day: NaiveDate,
+    pub aggregate_type: String,
+    pub event_type: String,
+    pub events: i64,
+}
+
+/// Every count, by day, then aggregate type, then event type.
+pub async fn all<'e>(executor: impl PgExecutor<'e>) -> Result<Vec<EventCount>, Error> {
+    let counts = sqlx::query_as::<_, EventCount>(
+        "SELECT day, aggregate_type, event_type, events FROM read_event_counts
+          ORDER BY day, aggregate_type, event_type",
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(counts)
+}

@@ -1,0 +1,73 @@
+//! One active instance per projector name, across processes and machines.
+//!
+//! The active instance holds a session-level advisory lock on a connection of its
+//! own; if its process dies the connection closes and PostgreSQL releases the lock,
+//! and a standby that keeps trying takes over.
+
+use std::time::Duration;
+
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+
+pub(crate) struct ProjectorLock {
+    connection: PgConnection,
+    projector: String,
+}
+
+fn lock_key(projector: &str) -> String {
+    format!("commerce.projector:{projector}")
+}
+
+/// Waits until this process holds the projector's lock (`Some`) or `cancel` fires
+/// (`None`), trying again every `retry`.
+pub(crate) async fn acquire(
+    pool: &PgPool,
+    projector: &str,
+    retry: Duration,
+    cancel: &CancellationToken,
+) -> Result<Option<ProjectorLock>, Error> {
+    let mut connection = PgConnection::connect_with(&pool.connect_options()).await?;
+    loop {
+        let acquired: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                .bind(lock_key(projector))
+                .fetch_one(&mut connection)
+                .await?;
+        if acquired {
+            return Ok(Some(ProjectorLock {
+                connection,
+                projector: projector.to_owned(),
+            }));
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                let _ = connection.close().await;
+                return Ok(None);
+            }
+            _ = tokio::time::sleep(retry) => {}
+        }
+    }
+}
+
+impl ProjectorLock {
+    /// Fails when the lock's connection is gone, and with it the lock.
+    pub(crate) async fn check(&mut self) -> Result<(), Error> {
+        self.connection
+            .ping()
+            .await
+            .map_err(|_| Error::LockLost(self.projector.clone()))
+    }
+
+    pub(crate) async fn release(mut self) {
+        let released = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(lock_key(&self.projector))
+            .execute(&mut self.connection)
+            .await;
+        if let Err(error) = released {
+            tracing::warn!(projector = %self.projector, %error, "could not release the advisory lock; closing its connection releases it");
+        }
+        let _ = self.connection.close().await;
+    }
+}

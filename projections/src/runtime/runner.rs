@@ -1,0 +1,328 @@
+//! One projector's loop: wait to become the active instance, then apply the log
+//! batch by batch, moving the checkpoint with every batch.
+
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::checkpoints::{self, CheckpointState, Requests};
+use super::lock::{self, ProjectorLock};
+use super::parked;
+use super::{OnFailure, Projector, ProjectorOptions, ProjectorState, ProjectorStates};
+use crate::log::{read_batch, Checkpoint, RecordedEvent, WakeupReceiver};
+use crate::Error;
+
+/// The shortest wait before reading again after a wakeup found nothing to read
+/// (events committed but held back behind an older open transaction).
+const HELD_BACK_RETRY: Duration = Duration::from_millis(5);
+
+pub(crate) struct Runner {
+    pub pool: PgPool,
+    pub projector: Projector,
+    pub on_failure: OnFailure,
+    pub options: ProjectorOptions,
+    pub wakeups: WakeupReceiver,
+    pub states: ProjectorStates,
+}
+
+impl Runner {
+    fn name(&self) -> &str {
+        self.projector.name()
+    }
+
+    /// Runs until `cancel` fires (`Ok`) or the projector stops on an event (`Err`).
+    /// Transient failures (the database away, the lock lost) are retried.
+    pub async fn run(mut self, cancel: CancellationToken) -> Result<(), Error> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            self.states.set(self.name(), ProjectorState::Standby);
+            let attempt = async {
+                checkpoints::ensure_row(&self.pool, self.name()).await?;
+                lock::acquire(&self.pool, self.name(), self.options.standby_retry, &cancel).await
+            };
+            let outcome = match attempt.await {
+                Ok(None) => return self.finish(Ok(())),
+                Ok(Some(mut lock)) => {
+                    tracing::info!(projector = self.name(), "projector active");
+                    self.states.set(self.name(), ProjectorState::Active);
+                    let outcome = self.apply_log(&mut lock, &cancel).await;
+                    lock.release().await;
+                    outcome
+                }
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(()) => return self.finish(Ok(())),
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(projector = self.name(), %error, retry_in = ?backoff, "projector interrupted; retrying");
+                    tokio::select! {
+                        _ = cancel.cancelled() => return self.finish(Ok(())),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+                Err(error) => {
+                    tracing::error!(projector = self.name(), %error, "projector stopped");
+                    if let Err(record) =
+                        checkpoints::record_failure(&self.pool, self.name(), &error.to_string())
+                            .await
+                    {
+                        tracing::error!(projector = self.name(), error = %record, "could not record why the projector stopped");
+                    }
+                    return self.finish(Err(error));
+                }
+            }
+        }
+    }
+
+    fn finish(&self, outcome: Result<(), Error>) -> Result<(), Error> {
+        let state = match &outcome {
+            Ok(()) => ProjectorState::Stopped(None),
+            Err(error) => ProjectorState::Stopped(Some(error.to_string())),
+        };
+        self.states.set(self.name(), state);
+        outcome
+    }
+
+    async fn apply_log(
+        &mut self,
+        lock: &mut ProjectorLock,
+        cancel: &CancellationToken,
+    ) -> Result<(), Error> {
+        let CheckpointState {
+            mut checkpoint,
+            mut requests,
+        } = checkpoints::load(&self.pool, self.name()).await?;
+        let mut batch_size = self.options.max_batch;
+        let mut last_lock_check = Instant::now();
+        let mut held_back_wait = HELD_BACK_RETRY;
+        loop {
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            if requests.rebuild {
+                self.rebuild().await?;
+                checkpoint = Checkpoint::START;
+                tracing::info!(
+                    projector = self.name(),
+                    "rebuilding from the start of the log"
+                );
+            }
+            if requests.retry_parked {
+                self.retry_parked().await?;
+            }
+            requests = Requests::default();
+            if last_lock_check.elapsed() >= self.options.lock_check_interval {
+                lock.check().await?;
+                last_lock_check = Instant::now();
+            }
+
+            self.wakeups.clear();
+            let batch = read_batch(&self.pool, checkpoint, batch_size as i64).await?;
+            if batch.is_empty() {
+                let woken = tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    woken = self.wakeups.wait(self.options.poll_interval.min(held_back_wait)) => woken,
+                };
+                // Woken, yet nothing was readable last time: events may be held back
+                // behind an older open transaction, so look again soon.
+                held_back_wait = if woken {
+                    HELD_BACK_RETRY
+                } else {
+                    (held_back_wait * 2).min(self.options.poll_interval)
+                };
+                let state = checkpoints::load(&self.pool, self.name()).await?;
+                checkpoint = state.checkpoint;
+                requests = state.requests;
+                continue;
+            }
+            held_back_wait = self.options.poll_interval;
+
+            let started = Instant::now();
+            match self.commit(checkpoint, &batch).await {
+                Ok(asked) => {
+                    requests = asked;
+                    checkpoint = last_checkpoint(&batch, checkpoint);
+                    batch_size =
+                        self.options
+                            .next_batch_size(batch_size, batch.len(), started.elapsed());
+                }
+                Err(error) if error.is_statement_timeout() && batch.len() > 1 => {
+                    batch_size = (batch.len() / 2).max(1);
+                    tracing::warn!(
+                        projector = self.name(),
+                        batch_size,
+                        "batch ran past the statement timeout; shrinking it"
+                    );
+                }
+                Err(error) if error.is_transient() => return Err(error),
+                Err(error) => {
+                    tracing::warn!(projector = self.name(), %error, events = batch.len(), "batch failed; applying its events one by one to find the culprit");
+                    checkpoint = self.isolate_failure(checkpoint, &batch, error).await?;
+                }
+            }
+        }
+    }
+
+    /// Applies `events` and moves the checkpoint past them: one transaction for a
+    /// PostgreSQL projection, delivery then checkpoint for a side-effect sink.
+    async fn commit(&self, from: Checkpoint, events: &[RecordedEvent]) -> Result<Requests, Error> {
+        let Some(last) = events.last() else {
+            return Ok(Requests::default());
+        };
+        match &self.projector {
+            Projector::Postgres(projection) => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+                    .bind(self.options.statement_timeout.as_millis().to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                projection.apply(&mut tx, events).await?;
+                let requests = checkpoints::advance(
+                    &mut *tx,
+                    self.name(),
+                    from,
+                    last.checkpoint(),
+                    events.len(),
+                    last.recorded_at,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(requests)
+            }
+            Projector::SideEffect(sink) => {
+                sink.deliver(events).await?;
+                checkpoints::advance(
+                    &self.pool,
+                    self.name(),
+                    from,
+                    last.checkpoint(),
+                    events.len(),
+                    last.recorded_at,
+                )
+                .await
+            }
+        }
+    }
+
+    /// After a batch failed: applies its events one at a time, so the one that fails
+    /// is known, then stops or parks it. Returns the new checkpoint.
+    async fn isolate_failure(
+        &self,
+        mut checkpoint: Checkpoint,
+        batch: &[RecordedEvent],
+        batch_error: Error,
+    ) -> Result<Checkpoint, Error> {
+        if let [event] = batch {
+            return self.fail_on(checkpoint, event, batch_error).await;
+        }
+        for event in batch {
+            match self.commit(checkpoint, std::slice::from_ref(event)).await {
+                Ok(_) => checkpoint = event.checkpoint(),
+                Err(error) if error.is_transient() => return Err(error),
+                Err(error) => return self.fail_on(checkpoint, event, error).await,
+            }
+        }
+        Ok(checkpoint)
+    }
+
+    async fn fail_on(
+        &self,
+        checkpoint: Checkpoint,
+        event: &RecordedEvent,
+        error: Error,
+    ) -> Result<Checkpoint, Error> {
+        match self.on_failure {
+            OnFailure::Stop => Err(Error::ProjectorStopped {
+                projector: self.name().to_owned(),
+                global_position: event.global_position,
+                event_type: event.event_type.clone(),
+                event_id: event.event_id,
+                reason: error.to_string(),
+            }),
+            OnFailure::Park => {
+                let mut tx = self.pool.begin().await?;
+                parked::park(&mut *tx, self.name(), event, &error.to_string()).await?;
+                checkpoints::advance(
+                    &mut *tx,
+                    self.name(),
+                    checkpoint,
+                    event.checkpoint(),
+                    0,
+                    event.recorded_at,
+                )
+                .await?;
+                tx.commit().await?;
+                tracing::warn!(
+                    projector = self.name(),
+                    global_position = event.global_position,
+                    event_type = %event.event_type,
+                    %error,
+                    "event parked"
+                );
+                Ok(event.checkpoint())
+            }
+        }
+    }
+
+    async fn rebuild(&self) -> Result<(), Error> {
+        match &self.projector {
+            Projector::Postgres(projection) => {
+                let mut tx = self.pool.begin().await?;
+                projection.reset(&mut tx).await?;
+                checkpoints::restart(&mut *tx, self.name()).await?;
+                tx.commit().await?;
+            }
+            Projector::SideEffect(sink) => {
+                sink.reset().await?;
+                checkpoints::restart(&self.pool, self.name()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn retry_parked(&self) -> Result<(), Error> {
+        for event in parked::unresolved_events(&self.pool, self.name()).await? {
+            let retried = match &self.projector {
+                Projector::Postgres(projection) => {
+                    let mut tx = self.pool.begin().await?;
+                    match projection
+                        .apply(&mut tx, std::slice::from_ref(&event))
+                        .await
+                    {
+                        Ok(()) => {
+                            parked::resolve(&mut *tx, self.name(), event.global_position).await?;
+                            tx.commit().await?;
+                            Ok(())
+                        }
+                        Err(error) => Err(error),
+                    }
+                }
+                Projector::SideEffect(sink) => match sink
+                    .deliver(std::slice::from_ref(&event))
+                    .await
+                {
+                    Ok(()) => parked::resolve(&self.pool, self.name(), event.global_position).await,
+                    Err(error) => Err(error),
+                },
+            };
+            match retried {
+                Ok(()) => tracing::info!(
+                    projector = self.name(),
+                    global_position = event.global_position,
+                    "parked event applied"
+                ),
+                Err(error) if error.is_transient() => return Err(error),
+                Err(error) => {
+                    parked::park(&self.pool, self.name(), &event, &error.to_string()).await?
+                }
+            }
+        }
+        checkpoints::clear_retry_request(&self.pool, self.name()).await
+    }
+}
+
+fn last_checkpoint(batch: &[RecordedEvent], otherwise: Checkpoint) -> Checkpoint {
+    batch.last().map_or(otherwise, RecordedEvent::checkpoint)
+}
