@@ -1,0 +1,224 @@
+//! postgres-es, unchanged, on the extended event table.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use commands::event_store::{self, writer_options};
+use commands::CommandMetadata;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
+use cqrs_es::{Aggregate, AggregateError, DomainEvent};
+use postgres_es::PostgresEventRepository;
+use projections::log::LogWakeups;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// A minimal aggregate: a running total that refuses to go negative.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Tally {
+    total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum TallyEvent {
+    Added { amount: i64 },
+}
+
+impl DomainEvent for TallyEvent {
+    fn event_type(&self) -> String {
+        "Added".into()
+    }
+    fn event_version(&self) -> String {
+        "1.0".into()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the tally would go negative")]
+struct WouldGoNegative;
+
+impl Aggregate for Tally {
+    const TYPE: &'static str = "tally";
+    type Command = i64;
+    type Event = TallyEvent;
+    type Error = WouldGoNegative;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        amount: i64,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), WouldGoNegative> {
+        if self.total + amount < 0 {
+            return Err(WouldGoNegative);
+        }
+        sink.write(TallyEvent::Added { amount }, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, TallyEvent::Added { amount }: TallyEvent) {
+        self.total += amount;
+    }
+}
+
+async fn write_pool(options: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(3)
+        .connect_with(writer_options(options))
+        .await
+        .unwrap()
+}
+
+fn metadata(correlation_id: Uuid) -> HashMap<String, String> {
+    CommandMetadata {
+        actor: "user-7".into(),
+        actor_role: "admin".into(),
+        correlation_id,
+        causation_id: Some(Uuid::from_u128(9)),
+        request_id: Uuid::from_u128(5),
+        command: "add".into(),
+    }
+    .into_map()
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn postgres_es_appends_and_the_store_fills_the_added_columns(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = write_pool(options).await;
+    let wakeups = LogWakeups::local();
+    let mut woken = wakeups.subscribe();
+    let cqrs = event_store::cqrs::<Tally>(pool.clone(), wakeups, ());
+    let correlation = Uuid::from_u128(42);
+    cqrs.execute_with_metadata("t1", 5, metadata(correlation))
+        .await
+        .unwrap();
+    cqrs.execute_with_metadata("t1", 7, metadata(correlation))
+        .await
+        .unwrap();
+    assert!(
+        woken.wait(Duration::from_secs(1)).await,
+        "a commit wakes tailing readers"
+    );
+    let refused = cqrs
+        .execute_with_metadata("t1", -100, metadata(correlation))
+        .await;
+    assert!(matches!(
+        refused,
+        Err(AggregateError::UserError(WouldGoNegative))
+    ));
+
+    let rows: Vec<(
+        i64,
+        Uuid,
+        i64,
+        bool,
+        i32,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT sequence, event_id, global_position, transaction_id > '0', octet_length(hash),
+                correlation_id, causation_id, actor, actor_role
+           FROM events ORDER BY global_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2, "the refused command appended nothing");
+    for (
+        i,
+        (
+            sequence,
+            event_id,
+            position,
+            has_transaction,
+            hash_len,
+            correlation_id,
+            causation_id,
+            actor,
+            role,
+        ),
+    ) in rows.iter().enumerate()
+    {
+        assert_eq!(*sequence, i as i64 + 1);
+        assert!(!event_id.is_nil() && *position > 0 && *has_transaction);
+        assert_eq!(*hash_len, 32);
+        assert_eq!(
+            correlation_id.as_deref(),
+            Some(correlation.to_string().as_str())
+        );
+        assert_eq!(
+            causation_id.as_deref(),
+            Some(Uuid::from_u128(9).to_string().as_str())
+        );
+        assert_eq!(
+            (actor.as_deref(), role.as_deref()),
+            (Some("user-7"), Some("admin"))
+        );
+    }
+    assert!(rows[0].2 < rows[1].2, "positions follow the append order");
+
+    // postgres-es reads its own events back, unaware of the extra columns.
+    let repository = PostgresEventRepository::new(pool.clone());
+    let events = repository.get_events::<Tally>("t1").await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        events[1].payload,
+        serde_json::json!({ "Added": { "amount": 7 } })
+    );
+    assert_eq!(events[1].metadata["command"], "add");
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn of_two_writers_at_the_same_sequence_exactly_one_succeeds(pool: PgPool) {
+    let repository = std::sync::Arc::new(PostgresEventRepository::new(pool.clone()));
+    let event = |amount: i64| {
+        SerializedEvent::new(
+            "t3".into(),
+            1,
+            "tally".into(),
+            "Added".into(),
+            "1.0".into(),
+            serde_json::json!({ "Added": { "amount": amount } }),
+            serde_json::json!({}),
+        )
+    };
+    for round in 0..5 {
+        let (first, second) = (event(round), event(round + 100));
+        let (a, b) = (repository.clone(), repository.clone());
+        let (one, other) = tokio::join!(
+            tokio::spawn(async move { a.persist::<Tally>(&[first], None).await }),
+            tokio::spawn(async move { b.persist::<Tally>(&[second], None).await }),
+        );
+        let outcomes = [one.unwrap(), other.unwrap()];
+        if round == 0 {
+            assert_eq!(
+                outcomes.iter().filter(|o| o.is_ok()).count(),
+                1,
+                "{outcomes:?}"
+            );
+            assert!(
+                outcomes
+                    .iter()
+                    .any(|o| matches!(o, Err(PersistenceError::OptimisticLockError))),
+                "the loser gets a concurrency error: {outcomes:?}"
+            );
+        } else {
+            // The stream already has sequence 1: both lose.
+            assert!(outcomes
+                .iter()
+                .all(|o| matches!(o, Err(PersistenceError::OptimisticLockError))));
+        }
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
