@@ -72,6 +72,20 @@ async fn write_pool(options: PgConnectOptions) -> PgPool {
         .unwrap()
 }
 
+/// The columns the store adds to what postgres-es writes.
+#[derive(Debug, sqlx::FromRow)]
+struct StoredColumns {
+    sequence: i64,
+    event_id: Uuid,
+    global_position: i64,
+    has_transaction: bool,
+    hash_len: i32,
+    correlation_id: Option<String>,
+    causation_id: Option<String>,
+    actor: Option<String>,
+    actor_role: Option<String>,
+}
+
 fn metadata(correlation_id: Uuid) -> HashMap<String, String> {
     CommandMetadata {
         actor: "user-7".into(),
@@ -112,57 +126,28 @@ async fn postgres_es_appends_and_the_store_fills_the_added_columns(
         Err(AggregateError::UserError(WouldGoNegative))
     ));
 
-    let rows: Vec<(
-        i64,
-        Uuid,
-        i64,
-        bool,
-        i32,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
-        "SELECT sequence, event_id, global_position, transaction_id > '0', octet_length(hash),
-                correlation_id, causation_id, actor, actor_role
+    let rows: Vec<StoredColumns> = sqlx::query_as(
+        "SELECT sequence, event_id, global_position, transaction_id > '0' AS has_transaction,
+                octet_length(hash) AS hash_len, correlation_id, causation_id, actor, actor_role
            FROM events ORDER BY global_position",
     )
     .fetch_all(&pool)
     .await
     .unwrap();
     assert_eq!(rows.len(), 2, "the refused command appended nothing");
-    for (
-        i,
-        (
-            sequence,
-            event_id,
-            position,
-            has_transaction,
-            hash_len,
-            correlation_id,
-            causation_id,
-            actor,
-            role,
-        ),
-    ) in rows.iter().enumerate()
-    {
-        assert_eq!(*sequence, i as i64 + 1);
-        assert!(!event_id.is_nil() && *position > 0 && *has_transaction);
-        assert_eq!(*hash_len, 32);
-        assert_eq!(
-            correlation_id.as_deref(),
-            Some(correlation.to_string().as_str())
-        );
-        assert_eq!(
-            causation_id.as_deref(),
-            Some(Uuid::from_u128(9).to_string().as_str())
-        );
-        assert_eq!(
-            (actor.as_deref(), role.as_deref()),
-            (Some("user-7"), Some("admin"))
-        );
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.sequence, i as i64 + 1);
+        assert!(!row.event_id.is_nil() && row.global_position > 0 && row.has_transaction);
+        assert_eq!(row.hash_len, 32);
+        assert_eq!(row.correlation_id, Some(correlation.to_string()));
+        assert_eq!(row.causation_id, Some(Uuid::from_u128(9).to_string()));
+        assert_eq!(row.actor.as_deref(), Some("user-7"));
+        assert_eq!(row.actor_role.as_deref(), Some("admin"));
     }
-    assert!(rows[0].2 < rows[1].2, "positions follow the append order");
+    assert!(
+        rows[0].global_position < rows[1].global_position,
+        "positions follow the append order"
+    );
 
     // postgres-es reads its own events back, unaware of the extra columns.
     let repository = PostgresEventRepository::new(pool.clone());
