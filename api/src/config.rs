@@ -1,0 +1,116 @@
+//! Command line and environment: every setting has an env fallback and a default
+//! that works on a developer's machine (see `.env.sample`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "commerce",
+    version,
+    about = "The event-sourced commerce backend"
+)]
+pub struct Cli {
+    /// How log lines are written: readable text, or one JSON object per line.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate, start the projectors and serve HTTP until SIGTERM or Ctrl-C.
+    Serve(ServeConfig),
+    /// Create the database if it is missing and apply every pending migration.
+    Migrate(DatabaseConfig),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL holding the event store and the read models. Printed nowhere: it
+    /// may carry a password.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/commerce",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Upper bound of the connection pool. PostgreSQL's own limit is shared by every
+    /// process; keep the sum of all pools below it.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Where HTTP is served.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind_addr: SocketAddr,
+
+    /// Redis for the hot views; reported by /health/ready, never required.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Run the projectors in this process (the default) or serve HTTP only, for an
+    /// API scaled out beside a separate projector worker.
+    #[arg(long, env = "RUN_PROJECTORS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_projectors: bool,
+
+    /// How often an idle projector reads the log without being woken.
+    #[arg(long, env = "PROJECTOR_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub projector_poll_interval_ms: u64,
+
+    /// How long shutdown waits for in-flight requests and batches.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+}
+
+impl ServeConfig {
+    pub fn projector_poll_interval(&self) -> Duration {
+        Duration::from_millis(self.projector_poll_interval_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_work_locally() {
+        let cli = Cli::try_parse_from(["commerce", "serve"]).unwrap();
+        let Command::Serve(config) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
+        assert!(config.run_projectors);
+    }
+
+    #[test]
+    fn refuses_a_bad_bind_address_with_a_clear_error() {
+        let error =
+            Cli::try_parse_from(["commerce", "serve", "--bind-addr", "nowhere"]).unwrap_err();
+        assert!(error.to_string().contains("--bind-addr"), "{error}");
+    }
+}

@@ -1,0 +1,147 @@
+//! Start-up and shutdown: migrate, start the projectors, serve, and on SIGTERM or
+//! Ctrl-C let in-flight requests and projector batches finish.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use commands::event_store::writer_options;
+use projections::log::LogWakeups;
+use projections::read_models::event_counts::EventCountsProjection;
+use projections::runtime::{
+    OnFailure, Projector, ProjectorOptions, ProjectorRuntime, ProjectorStates,
+};
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{DatabaseConfig, ServeConfig};
+use crate::routes;
+use crate::state::AppState;
+
+/// Creates the database if missing, applies pending migrations, and returns a pool.
+pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    let exists = Postgres::database_exists(&config.database_url)
+        .await
+        .context("failed to reach PostgreSQL (is DATABASE_URL right?)")?;
+    if !exists {
+        Postgres::create_database(&config.database_url)
+            .await
+            .context("failed to create the database")?;
+        tracing::info!("created the database");
+    }
+    let options = PgConnectOptions::from_str(&config.database_url)
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(writer_options(options))
+        .await
+        .context("failed to connect to the database")?;
+    eventstore_migrations::run(&pool)
+        .await
+        .context("failed to migrate the database")?;
+    tracing::info!("database migrated");
+    Ok(pool)
+}
+
+/// Every projector the service runs.
+pub fn projectors(
+    pool: PgPool,
+    wakeups: LogWakeups,
+    options: ProjectorOptions,
+) -> ProjectorRuntime {
+    ProjectorRuntime::new(pool, wakeups, options).with(
+        Projector::Postgres(Arc::new(EventCountsProjection)),
+        OnFailure::Stop,
+    )
+}
+
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let pool = migrate(&config.database).await?;
+    let cancel = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(cancel.clone()));
+
+    let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
+    let options = ProjectorOptions {
+        poll_interval: config.projector_poll_interval(),
+        ..ProjectorOptions::default()
+    };
+    let runtime = projectors(pool.clone(), wakeups, options);
+    let (states, running) = if config.run_projectors {
+        let states = runtime.states();
+        let running = runtime
+            .start(cancel.clone())
+            .await
+            .context("failed to start the projectors")?;
+        (states, Some(running))
+    } else {
+        (ProjectorStates::default(), None)
+    };
+
+    let redis = config
+        .redis_url
+        .as_deref()
+        .map(redis::Client::open)
+        .transpose()
+        .context("REDIS_URL is not a valid Redis URL")?;
+    let state = AppState {
+        pool: pool.clone(),
+        redis,
+        projectors: states,
+    };
+    let listener = TcpListener::bind(config.bind_addr)
+        .await
+        .with_context(|| format!("failed to bind {}", config.bind_addr))?;
+    tracing::info!(addr = %config.bind_addr, "serving HTTP");
+    let shutdown = cancel.clone();
+    axum::serve(listener, routes::router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .context("HTTP server failed")?;
+
+    if let Some(running) = running {
+        let grace = Duration::from_secs(config.shutdown_grace_seconds);
+        match tokio::time::timeout(grace, running.join()).await {
+            Ok(outcomes) => {
+                for (projector, outcome) in outcomes {
+                    if let Err(error) = outcome {
+                        tracing::error!(%projector, %error, "projector had stopped with an error");
+                    }
+                }
+            }
+            Err(_) => tracing::warn!("projectors did not finish within the shutdown grace period"),
+        }
+    }
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn cancel_on_signal(cancel: CancellationToken) {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight work");
+    cancel.cancel();
+}

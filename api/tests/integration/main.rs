@@ -1,0 +1,6 @@
+//! The API as a client sees it: the real router on 127.0.0.1:0, projectors running,
+//! against a fresh database per test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod health;
+mod support;
