@@ -1,0 +1,32 @@
+# The two commands of the README, and the benchmark. Each starts (or installs) the
+# PostgreSQL and Redis it needs first: see scripts/services.sh.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+SERVICES = eval "$$(scripts/services.sh)"
+
+.PHONY: run test bench ci services
+
+## Migrate, start the projectors and serve the API on 127.0.0.1:8080.
+run:
+	@$(SERVICES); \
+	export DATABASE_URL="$${DATABASE_URL:-$$DATABASE_SERVER/commerce}"; \
+	cargo run -p api --bin commerce -- serve
+
+## Every test of the workspace, each against a fresh database of its own.
+test:
+	@$(SERVICES); \
+	export DATABASE_URL="$${DATABASE_URL:-$$DATABASE_SERVER/postgres}"; \
+	cargo test --workspace
+
+## The event store and the log reader, measured beside raw PostgreSQL.
+bench:
+	@$(SERVICES); \
+	server="$${DATABASE_SERVER:-$${DATABASE_URL%/*}}"; \
+	cargo run --release -p benches --bin commerce-bench -- --server-url "$$server" $(BENCH_ARGS)
+
+## What CI runs.
+ci:
+	.ci/run
+
+services:
+	@$(SERVICES); env | grep -E '^(DATABASE_SERVER|DATABASE_URL|REDIS_URL)=' | sed 's/:[^:@/]*@/:***@/'
