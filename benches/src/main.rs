@@ -1,1 +1,353 @@
-fn main() {}
+//! `make bench`: the event store and the log reader, each measured beside raw
+//! PostgreSQL doing the same work on the same machine in the same run, so the
+//! ratios mean something on any machine.
+//!
+//! - appends: C concurrent writers through postgres-es (`persist`, and the whole
+//!   cqrs-es command path, which loads the aggregate first) against plain
+//!   single-row INSERT transactions of the same rows into a table with no triggers.
+//! - log reads: the gap-free reader against one `SELECT ... ORDER BY
+//!   global_position` and one `COPY (...) TO STDOUT` of the same columns.
+//! - rebuild: the event_counts projector applying the whole log from zero.
+
+mod bench_aggregate;
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use commands::event_store::{cqrs, writer_options};
+use cqrs_es::persist::{PersistedEventRepository, SerializedEvent};
+use futures::TryStreamExt;
+use postgres_es::PostgresEventRepository;
+use projections::log::{read_batch, Checkpoint, LogWakeups};
+use projections::read_models::event_counts::EventCountsProjection;
+use projections::runtime::{
+    projector_lags, OnFailure, Projector, ProjectorOptions, ProjectorRuntime,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool};
+use tokio_util::sync::CancellationToken;
+
+use bench_aggregate::{sample_metadata, sample_payload, BenchCart};
+
+#[derive(Debug, Parser)]
+#[command(name = "commerce-bench")]
+struct Args {
+    /// A PostgreSQL server URL without a database; `commerce_bench` is created on it
+    /// afresh for every run.
+    #[arg(
+        long,
+        env = "DATABASE_SERVER",
+        default_value = "postgres://postgres@127.0.0.1:5432"
+    )]
+    server_url: String,
+    /// Events appended by each write benchmark.
+    #[arg(long, default_value_t = 20_000)]
+    events: usize,
+    /// Concurrent writers (and connections).
+    #[arg(long, default_value_t = 32)]
+    writers: usize,
+    /// Size of the log the read benchmarks read.
+    #[arg(long, default_value_t = 300_000)]
+    log_events: usize,
+    /// Events per batch of the log reader.
+    #[arg(long, default_value_t = 1000)]
+    batch: i64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let pool = fresh_database(&args).await?;
+    println!(
+        "commerce-bench: {} events per write run, {} writers, a log of {} events; PostgreSQL {}",
+        args.events,
+        args.writers,
+        args.log_events,
+        sqlx::query_scalar::<_, String>("SHOW server_version")
+            .fetch_one(&pool)
+            .await?
+    );
+    println!();
+    println!(
+        "{:<44} {:>12} {:>14} {:>7}",
+        "", "ours/s", "raw PG/s", "ratio"
+    );
+
+    let plain = plain_inserts(&pool, &args).await?;
+    let persist = postgres_es_persist(&pool, &args).await?;
+    let command = cqrs_commands(&pool, &args).await?;
+    row("append: postgres-es persist vs INSERT", persist, plain);
+    row("append: cqrs-es command (load+persist)", command, plain);
+
+    fill_log(&pool, args.log_events).await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await?;
+    let reader = log_reader(&pool, args.batch, total).await?;
+    let select = plain_select(&pool, total).await?;
+    let copy = plain_copy(&pool, total).await?;
+    row("read log: gap-free reader vs SELECT", reader, select);
+    row("read log: gap-free reader vs COPY", reader, copy);
+    let rebuild = rebuild(&pool, total).await?;
+    println!(
+        "{:<44} {:>12.0}",
+        "rebuild: event_counts from zero (events/s)", rebuild
+    );
+    pool.close().await;
+    Ok(())
+}
+
+fn row(label: &str, ours: f64, raw: f64) {
+    println!("{label:<44} {ours:>12.0} {raw:>14.0} {:>7.2}", ours / raw);
+}
+
+async fn fresh_database(args: &Args) -> anyhow::Result<PgPool> {
+    let server = PgConnectOptions::from_str(&args.server_url).context("invalid --server-url")?;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(server.clone().database("postgres"))
+        .await?;
+    admin
+        .execute("DROP DATABASE IF EXISTS commerce_bench WITH (FORCE)")
+        .await?;
+    admin.execute("CREATE DATABASE commerce_bench").await?;
+    admin.close().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(args.writers as u32 + 2)
+        .connect_with(writer_options(server.database("commerce_bench")))
+        .await?;
+    eventstore_migrations::run(&pool).await?;
+    pool.execute(
+        "CREATE TABLE bench_plain_events (
+            aggregate_type text NOT NULL, aggregate_id text NOT NULL, sequence bigint NOT NULL,
+            event_type text NOT NULL, event_version text NOT NULL, payload json NOT NULL,
+            metadata json NOT NULL, PRIMARY KEY (aggregate_type, aggregate_id, sequence))",
+    )
+    .await?;
+    Ok(pool)
+}
+
+/// Runs `work(writer, index)` for `total` indexes spread over `writers` tasks; events/s.
+async fn concurrently<F, Fut>(writers: usize, total: usize, work: F) -> anyhow::Result<f64>
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let work = Arc::new(work);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let (work, next) = (work.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= total {
+                        return anyhow::Ok(());
+                    }
+                    work(writer, index).await?;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Ten events per stream, like a cart that gets a few lines.
+fn stream_of(run: &str, index: usize) -> (String, usize) {
+    (format!("{run}-{}", index / 10), index % 10 + 1)
+}
+
+async fn plain_inserts(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
+    let pool = pool.clone();
+    concurrently(args.writers, args.events, move |_, index| {
+        let pool = pool.clone();
+        async move {
+            let (id, sequence) = stream_of("plain", index);
+            sqlx::query(
+                "INSERT INTO bench_plain_events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind("cart")
+            .bind(id)
+            .bind(sequence as i32)
+            .bind("ItemAdded")
+            .bind("1.0")
+            .bind(sample_payload(index))
+            .bind(sample_metadata(index))
+            .execute(&pool)
+            .await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+async fn postgres_es_persist(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
+    let repository = Arc::new(PostgresEventRepository::new(pool.clone()));
+    concurrently(args.writers, args.events, move |_, index| {
+        let repository = repository.clone();
+        async move {
+            let (id, sequence) = stream_of("persist", index);
+            let event = SerializedEvent::new(
+                id,
+                sequence,
+                "cart".into(),
+                "ItemAdded".into(),
+                "1.0".into(),
+                sample_payload(index),
+                sample_metadata(index),
+            );
+            // Indexes are handed out in order, so a stream's events arrive in order
+            // unless two writers race on one stream: then it is retried.
+            while let Err(error) = repository
+                .persist::<BenchCart>(std::slice::from_ref(&event), None)
+                .await
+            {
+                match error {
+                    cqrs_es::persist::PersistenceError::UnknownError(e)
+                        if e.to_string().contains("no predecessor") =>
+                    {
+                        tokio::task::yield_now().await
+                    }
+                    other => return Err(other.into()),
+                }
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+async fn cqrs_commands(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
+    let framework = Arc::new(cqrs::<BenchCart>(pool.clone(), LogWakeups::local(), ()));
+    // Each writer keeps to its own streams, as requests for one cart rarely race.
+    let per_writer = args.events.div_ceil(args.writers);
+    let total = per_writer * args.writers;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.writers)
+        .map(|writer| {
+            let framework = framework.clone();
+            tokio::spawn(async move {
+                for i in 0..per_writer {
+                    let id = format!("command-{writer}-{}", i / 10);
+                    framework
+                        .execute_with_metadata(&id, i, bench_aggregate::metadata_map(i))
+                        .await
+                        .map_err(|e| anyhow::anyhow!("command failed: {e}"))?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Grows the log to `events` with set-based inserts (the trigger still hashes each).
+async fn fill_log(pool: &PgPool, events: usize) -> anyhow::Result<()> {
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await?;
+    let mut missing = events.saturating_sub(existing as usize);
+    let mut chunk = 0;
+    while missing > 0 {
+        let n = missing.min(50_000);
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT 'order', 'fill-' || $1 || '-' || g, 1, 'OrderPlaced', '1.0', $2, $3
+               FROM generate_series(1, $4) g",
+        )
+        .bind(chunk.to_string())
+        .bind(sample_payload(chunk))
+        .bind(sample_metadata(chunk))
+        .bind(n as i64)
+        .execute(pool)
+        .await?;
+        missing -= n;
+        chunk += 1;
+    }
+    pool.execute("VACUUM ANALYZE events").await?;
+    Ok(())
+}
+
+async fn log_reader(pool: &PgPool, batch: i64, total: i64) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut checkpoint = Checkpoint::START;
+    let mut read = 0;
+    loop {
+        let events = read_batch(pool, checkpoint, batch).await?;
+        let Some(last) = events.last() else { break };
+        checkpoint = last.checkpoint();
+        read += events.len() as i64;
+    }
+    anyhow::ensure!(read == total, "the reader read {read} of {total} events");
+    Ok(read as f64 / started.elapsed().as_secs_f64())
+}
+
+const LOG_COLUMNS: &str =
+    "global_position, transaction_id, event_id, aggregate_type, aggregate_id, sequence,
+    event_type, event_version, payload::text, metadata::text, recorded_at";
+
+async fn plain_select(pool: &PgPool, total: i64) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let sql = format!("SELECT {LOG_COLUMNS} FROM events ORDER BY global_position");
+    let mut rows = sqlx::query(&sql).fetch(pool);
+    let mut read = 0;
+    while rows.try_next().await?.is_some() {
+        read += 1;
+    }
+    anyhow::ensure!(read == total, "SELECT read {read} of {total} rows");
+    Ok(read as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn plain_copy(pool: &PgPool, total: i64) -> anyhow::Result<f64> {
+    let mut connection = pool.acquire().await?;
+    let started = Instant::now();
+    let sql = format!("COPY (SELECT {LOG_COLUMNS} FROM events ORDER BY global_position) TO STDOUT");
+    let mut stream = connection.copy_out_raw(&sql).await?;
+    let mut lines = 0;
+    while let Some(chunk) = stream.try_next().await? {
+        lines += chunk.iter().filter(|b| **b == b'\n').count() as i64;
+    }
+    anyhow::ensure!(lines == total, "COPY produced {lines} of {total} rows");
+    Ok(lines as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn rebuild(pool: &PgPool, total: i64) -> anyhow::Result<f64> {
+    let cancel = CancellationToken::new();
+    let started = Instant::now();
+    let running = ProjectorRuntime::new(
+        pool.clone(),
+        LogWakeups::local(),
+        ProjectorOptions::default(),
+    )
+    .with(
+        Projector::Postgres(Arc::new(EventCountsProjection)),
+        OnFailure::Stop,
+    )
+    .start(cancel.clone())
+    .await?;
+    loop {
+        let lags = projector_lags(pool).await?;
+        if lags.iter().any(|l| l.events_applied >= total) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    cancel.cancel();
+    for (name, outcome) in running.join().await {
+        outcome.with_context(|| format!("projector {name}"))?;
+    }
+    Ok(rate)
+}
