@@ -12,7 +12,6 @@
 mod bench_aggregate;
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -131,46 +130,44 @@ async fn fresh_database(args: &Args) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Runs `work(writer, index)` for `total` indexes spread over `writers` tasks; events/s.
-async fn concurrently<F, Fut>(writers: usize, total: usize, work: F) -> anyhow::Result<f64>
+/// Runs `work(stream, sequence, index)` from `writers` concurrent tasks, each on
+/// streams of its own (ten events each, like a cart that gets a few lines), as
+/// requests for one cart rarely race. Returns events/s.
+async fn concurrently<F, Fut>(
+    writers: usize,
+    total: usize,
+    run: &'static str,
+    work: F,
+) -> anyhow::Result<f64>
 where
-    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    F: Fn(String, usize, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
     let work = Arc::new(work);
-    let next = Arc::new(AtomicUsize::new(0));
+    let per_writer = total.div_ceil(writers);
     let started = Instant::now();
     let tasks: Vec<_> = (0..writers)
         .map(|writer| {
-            let (work, next) = (work.clone(), next.clone());
+            let work = work.clone();
             tokio::spawn(async move {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= total {
-                        return anyhow::Ok(());
-                    }
-                    work(writer, index).await?;
+                for i in 0..per_writer {
+                    work(format!("{run}-{writer}-{}", i / 10), i % 10 + 1, i).await?;
                 }
+                anyhow::Ok(())
             })
         })
         .collect();
     for task in tasks {
         task.await??;
     }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
-}
-
-/// Ten events per stream, like a cart that gets a few lines.
-fn stream_of(run: &str, index: usize) -> (String, usize) {
-    (format!("{run}-{}", index / 10), index % 10 + 1)
+    Ok((per_writer * writers) as f64 / started.elapsed().as_secs_f64())
 }
 
 async fn plain_inserts(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
     let pool = pool.clone();
-    concurrently(args.writers, args.events, move |_, index| {
+    concurrently(args.writers, args.events, "plain", move |id, sequence, index| {
         let pool = pool.clone();
         async move {
-            let (id, sequence) = stream_of("plain", index);
             sqlx::query(
                 "INSERT INTO bench_plain_events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -192,65 +189,42 @@ async fn plain_inserts(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
 
 async fn postgres_es_persist(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
     let repository = Arc::new(PostgresEventRepository::new(pool.clone()));
-    concurrently(args.writers, args.events, move |_, index| {
-        let repository = repository.clone();
-        async move {
-            let (id, sequence) = stream_of("persist", index);
-            let event = SerializedEvent::new(
-                id,
-                sequence,
-                "cart".into(),
-                "ItemAdded".into(),
-                "1.0".into(),
-                sample_payload(index),
-                sample_metadata(index),
-            );
-            // Indexes are handed out in order, so a stream's events arrive in order
-            // unless two writers race on one stream: then it is retried.
-            while let Err(error) = repository
-                .persist::<BenchCart>(std::slice::from_ref(&event), None)
-                .await
-            {
-                match error {
-                    cqrs_es::persist::PersistenceError::UnknownError(e)
-                        if e.to_string().contains("no predecessor") =>
-                    {
-                        tokio::task::yield_now().await
-                    }
-                    other => return Err(other.into()),
-                }
+    concurrently(
+        args.writers,
+        args.events,
+        "persist",
+        move |id, sequence, index| {
+            let repository = repository.clone();
+            async move {
+                let event = SerializedEvent::new(
+                    id,
+                    sequence,
+                    "cart".into(),
+                    "ItemAdded".into(),
+                    "1.0".into(),
+                    sample_payload(index),
+                    sample_metadata(index),
+                );
+                repository.persist::<BenchCart>(&[event], None).await?;
+                Ok(())
             }
-            Ok(())
-        }
-    })
+        },
+    )
     .await
 }
 
 async fn cqrs_commands(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
     let framework = Arc::new(cqrs::<BenchCart>(pool.clone(), LogWakeups::local(), ()));
-    // Each writer keeps to its own streams, as requests for one cart rarely race.
-    let per_writer = args.events.div_ceil(args.writers);
-    let total = per_writer * args.writers;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..args.writers)
-        .map(|writer| {
-            let framework = framework.clone();
-            tokio::spawn(async move {
-                for i in 0..per_writer {
-                    let id = format!("command-{writer}-{}", i / 10);
-                    framework
-                        .execute_with_metadata(&id, i, bench_aggregate::metadata_map(i))
-                        .await
-                        .map_err(|e| anyhow::anyhow!("command failed: {e}"))?;
-                }
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    concurrently(args.writers, args.events, "command", move |id, _, index| {
+        let framework = framework.clone();
+        async move {
+            framework
+                .execute_with_metadata(&id, index, bench_aggregate::metadata_map(index))
+                .await
+                .map_err(|e| anyhow::anyhow!("command failed: {e}"))
+        }
+    })
+    .await
 }
 
 /// Grows the log to `events` with set-based inserts (the trigger still hashes each).
