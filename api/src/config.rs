@@ -25,8 +25,26 @@ pub struct Cli {
 pub enum Command {
     /// Migrate, start the projectors and serve HTTP until SIGTERM or Ctrl-C.
     Serve(ServeConfig),
+    /// Run the projectors only, no HTTP: a worker beside API processes started
+    /// with `--run-projectors=false`. Several workers may run; per projector, one
+    /// is active and the others stand by.
+    Project(ProjectConfig),
     /// Create the database if it is missing and apply every pending migration.
     Migrate(DatabaseConfig),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProjectConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// How often an idle projector reads the log without being woken.
+    #[arg(long, env = "PROJECTOR_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub projector_poll_interval_ms: u64,
+
+    /// How long shutdown waits for the batches in hand.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,9 +73,6 @@ pub struct DatabaseConfig {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
-    #[command(flatten)]
-    pub database: DatabaseConfig,
-
     /// Where HTTP is served.
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
     pub bind_addr: SocketAddr,
@@ -67,22 +82,21 @@ pub struct ServeConfig {
     pub redis_url: Option<String>,
 
     /// Run the projectors in this process (the default) or serve HTTP only, for an
-    /// API scaled out beside a separate projector worker.
+    /// API scaled out beside `commerce project` workers.
     #[arg(long, env = "RUN_PROJECTORS", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_projectors: bool,
 
-    /// How often an idle projector reads the log without being woken.
-    #[arg(long, env = "PROJECTOR_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub projector_poll_interval_ms: u64,
-
-    /// How long shutdown waits for in-flight requests and batches.
-    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
-    pub shutdown_grace_seconds: u64,
+    #[command(flatten)]
+    pub projectors: ProjectConfig,
 }
 
-impl ServeConfig {
+impl ProjectConfig {
     pub fn projector_poll_interval(&self) -> Duration {
         Duration::from_millis(self.projector_poll_interval_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
     }
 }
 

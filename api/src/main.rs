@@ -1,4 +1,4 @@
-//! The `commerce` binary: `serve` (the default for operators), `migrate`.
+//! The `commerce` binary: `serve`, `project` (a projector worker), `migrate`.
 
 use clap::Parser;
 
@@ -11,6 +11,7 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(cli.log_format);
     match cli.command {
         Command::Serve(config) => server::serve(config).await,
+        Command::Project(config) => server::project(config).await,
         Command::Migrate(database) => server::migrate(&database).await.map(|_| ()),
     }
 }

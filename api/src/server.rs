@@ -10,7 +10,7 @@ use commands::event_store::writer_options;
 use projections::log::LogWakeups;
 use projections::read_models::event_counts::EventCountsProjection;
 use projections::runtime::{
-    OnFailure, Projector, ProjectorOptions, ProjectorRuntime, ProjectorStates,
+    OnFailure, Projector, ProjectorOptions, ProjectorRuntime, ProjectorStates, RunningProjectors,
 };
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -18,7 +18,7 @@ use sqlx::{PgPool, Postgres};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{DatabaseConfig, ServeConfig};
+use crate::config::{DatabaseConfig, ProjectConfig, ServeConfig};
 use crate::routes;
 use crate::state::AppState;
 
@@ -61,27 +61,16 @@ pub fn projectors(
 }
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let pool = migrate(&config.database).await?;
+    let pool = migrate(&config.projectors.database).await?;
     let cancel = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
 
-    let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let options = ProjectorOptions {
-        poll_interval: config.projector_poll_interval(),
-        ..ProjectorOptions::default()
-    };
-    let runtime = projectors(pool.clone(), wakeups, options);
     let (states, running) = if config.run_projectors {
-        let states = runtime.states();
-        let running = runtime
-            .start(cancel.clone())
-            .await
-            .context("failed to start the projectors")?;
-        (states, Some(running))
+        let running = start_projectors(&pool, &config.projectors, &cancel).await?;
+        (running.states(), Some(running))
     } else {
         (ProjectorStates::default(), None)
     };
-
     let redis = config
         .redis_url
         .as_deref()
@@ -102,23 +91,58 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .context("HTTP server failed")?;
+    // The server also ends on its own failure: stop the projectors then too.
+    cancel.cancel();
 
     if let Some(running) = running {
-        let grace = Duration::from_secs(config.shutdown_grace_seconds);
-        match tokio::time::timeout(grace, running.join()).await {
-            Ok(outcomes) => {
-                for (projector, outcome) in outcomes {
-                    if let Err(error) = outcome {
-                        tracing::error!(%projector, %error, "projector had stopped with an error");
-                    }
-                }
-            }
-            Err(_) => tracing::warn!("projectors did not finish within the shutdown grace period"),
-        }
+        finish_projectors(running, config.projectors.shutdown_grace()).await;
     }
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The projector worker: no HTTP, projectors until SIGTERM or Ctrl-C.
+pub async fn project(config: ProjectConfig) -> anyhow::Result<()> {
+    let pool = migrate(&config.database).await?;
+    let cancel = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(cancel.clone()));
+    let running = start_projectors(&pool, &config, &cancel).await?;
+    cancel.cancelled().await;
+    finish_projectors(running, config.shutdown_grace()).await;
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn start_projectors(
+    pool: &PgPool,
+    config: &ProjectConfig,
+    cancel: &CancellationToken,
+) -> anyhow::Result<RunningProjectors> {
+    let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
+    let options = ProjectorOptions {
+        poll_interval: config.projector_poll_interval(),
+        ..ProjectorOptions::default()
+    };
+    projectors(pool.clone(), wakeups, options)
+        .start(cancel.clone())
+        .await
+        .context("failed to start the projectors")
+}
+
+/// Waits, up to `grace`, for the projectors to finish the batches in hand.
+async fn finish_projectors(running: RunningProjectors, grace: Duration) {
+    match tokio::time::timeout(grace, running.join()).await {
+        Ok(outcomes) => {
+            for (projector, outcome) in outcomes {
+                if let Err(error) = outcome {
+                    tracing::error!(%projector, %error, "projector had stopped with an error");
+                }
+            }
+        }
+        Err(_) => tracing::warn!("projectors did not finish within the shutdown grace period"),
+    }
 }
 
 async fn cancel_on_signal(cancel: CancellationToken) {
