@@ -2,5 +2,6 @@
 //! against a fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod binary;
 mod health;
 mod support;

@@ -17,6 +17,10 @@ use crate::Error;
 /// (events committed but held back behind an older open transaction).
 const HELD_BACK_RETRY: Duration = Duration::from_millis(5);
 
+/// Retries after transient failures back off between these bounds.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 pub(crate) struct Runner {
     pub pool: PgPool,
     pub projector: Projector,
@@ -34,7 +38,7 @@ impl Runner {
     /// Runs until `cancel` fires (`Ok`) or the projector stops on an event (`Err`).
     /// Transient failures (the database away, the lock lost) are retried.
     pub async fn run(mut self, cancel: CancellationToken) -> Result<(), Error> {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = MIN_BACKOFF;
         loop {
             self.states.set(self.name(), ProjectorState::Standby);
             let attempt = async {
@@ -46,8 +50,13 @@ impl Runner {
                 Ok(Some(mut lock)) => {
                     tracing::info!(projector = self.name(), "projector active");
                     self.states.set(self.name(), ProjectorState::Active);
+                    let active_since = Instant::now();
                     let outcome = self.apply_log(&mut lock, &cancel).await;
                     lock.release().await;
+                    if active_since.elapsed() > MAX_BACKOFF {
+                        // It ran well for a while: the next failure is a new one.
+                        backoff = MIN_BACKOFF;
+                    }
                     outcome
                 }
                 Err(error) => Err(error),
@@ -60,7 +69,7 @@ impl Runner {
                         _ = cancel.cancelled() => return self.finish(Ok(())),
                         _ = tokio::time::sleep(backoff) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
                 Err(error) => {
                     tracing::error!(projector = self.name(), %error, "projector stopped");
@@ -137,7 +146,9 @@ impl Runner {
                 requests = state.requests;
                 continue;
             }
-            held_back_wait = self.options.poll_interval;
+            // More may be held back behind a transaction that ends without notifying:
+            // look again soon, then less and less often.
+            held_back_wait = HELD_BACK_RETRY;
 
             let started = Instant::now();
             match self.commit(checkpoint, &batch).await {

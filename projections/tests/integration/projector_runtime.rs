@@ -112,6 +112,14 @@ async fn applied_count(pool: &PgPool, projector: &str) -> i64 {
         .unwrap()
 }
 
+/// Events applied more than once, by any instance.
+async fn duplicate_applications(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) - count(DISTINCT global_position) FROM test_applied")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 async fn event_count(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
@@ -282,30 +290,44 @@ async fn a_failure_mid_batch_then_a_restart_gives_the_same_read_model_as_no_fail
     }
 }
 
-#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
-async fn only_one_instance_applies_events_and_a_standby_takes_over(pool: PgPool) {
-    create_read_model(&pool).await;
+/// Two runtimes ("processes") with a projector of the same name: the first is
+/// active by the time this returns, the second has started.
+async fn two_instances(
+    pool: &PgPool,
+) -> (
+    RunningProjectors,
+    CancellationToken,
+    RunningProjectors,
+    CancellationToken,
+) {
+    create_read_model(pool).await;
+    let instance =
+        |name: &str| Projector::Postgres(Arc::new(RecordingProjection::new("shared", name)));
     let first_cancel = CancellationToken::new();
-    let first = start(
-        &pool,
-        Projector::Postgres(Arc::new(RecordingProjection::new("shared", "first"))),
-        OnFailure::Stop,
-        &first_cancel,
+    let first = start(pool, instance("first"), OnFailure::Stop, &first_cancel).await;
+    wait_for_state(
+        &first,
+        ProjectorState::Active,
+        "the first instance is active",
     )
-    .await;
-    wait_until(WAIT, "the first instance is active", || {
-        let state = first.states().get("shared");
-        async move { state == Some(ProjectorState::Active) }
-    })
     .await;
     let second_cancel = CancellationToken::new();
-    let second = start(
-        &pool,
-        Projector::Postgres(Arc::new(RecordingProjection::new("shared", "second"))),
-        OnFailure::Stop,
-        &second_cancel,
-    )
+    let second = start(pool, instance("second"), OnFailure::Stop, &second_cancel).await;
+    (first, first_cancel, second, second_cancel)
+}
+
+async fn wait_for_state(running: &RunningProjectors, expected: ProjectorState, what: &str) {
+    wait_until(WAIT, what, || {
+        let state = running.states().get("shared");
+        let expected = expected.clone();
+        async move { state == Some(expected) }
+    })
     .await;
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn only_one_instance_applies_events_and_a_standby_takes_over(pool: PgPool) {
+    let (first, first_cancel, second, second_cancel) = two_instances(&pool).await;
 
     append_stream(&pool, "cart", "c1", 10).await;
     wait_caught_up(&pool, "shared").await;
@@ -320,11 +342,7 @@ async fn only_one_instance_applies_events_and_a_standby_takes_over(pool: PgPool)
     for (_, outcome) in first.join().await {
         outcome.unwrap();
     }
-    wait_until(WAIT, "the standby took over", || {
-        let state = second.states().get("shared");
-        async move { state == Some(ProjectorState::Active) }
-    })
-    .await;
+    wait_for_state(&second, ProjectorState::Active, "the standby took over").await;
     append_stream(&pool, "cart", "c2", 10).await;
     wait_caught_up(&pool, "shared").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -339,12 +357,7 @@ async fn only_one_instance_applies_events_and_a_standby_takes_over(pool: PgPool)
         by_instance,
         vec![("first".to_owned(), 10), ("second".to_owned(), 10)]
     );
-    let duplicates: i64 =
-        sqlx::query_scalar("SELECT count(*) - count(DISTINCT global_position) FROM test_applied")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(duplicates, 0);
+    assert_eq!(duplicate_applications(&pool).await, 0);
     second_cancel.cancel();
 }
 
@@ -479,4 +492,38 @@ async fn the_event_counts_read_model_counts_each_event_once(pool: PgPool) {
         ]
     );
     cancel.cancel();
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn when_the_active_instance_loses_its_lock_connection_a_standby_takes_over_without_duplicates(
+    pool: PgPool,
+) {
+    let (first, first_cancel, second, second_cancel) = two_instances(&pool).await;
+    append_stream(&pool, "cart", "c1", 5).await;
+    wait_caught_up(&pool, "shared").await;
+
+    // The active process's lock connection dies, as if its machine vanished.
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(terminated, vec![true]);
+    wait_for_state(&second, ProjectorState::Active, "the standby took over").await;
+
+    append_stream(&pool, "cart", "c2", 5).await;
+    wait_caught_up(&pool, "shared").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(duplicate_applications(&pool).await, 0);
+    assert_eq!(applied_count(&pool, "shared").await, 10);
+    // The first instance noticed and now stands by.
+    wait_for_state(
+        &first,
+        ProjectorState::Standby,
+        "the first instance stands by",
+    )
+    .await;
+    first_cancel.cancel();
+    second_cancel.cancel();
 }
