@@ -161,6 +161,59 @@ async fn postgres_es_appends_and_the_store_fills_the_added_columns(
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn snapshots_hold_exactly_the_state_their_events_fold_to(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = write_pool(options).await;
+    let cqrs = event_store::snapshot_cqrs::<Tally>(pool.clone(), LogWakeups::local(), 2, ());
+    for amount in 1..=5 {
+        cqrs.execute("t2", amount).await.unwrap();
+    }
+    let (last_sequence, snapshot): (i64, serde_json::Value) = sqlx::query_as(
+        "SELECT last_sequence, payload::jsonb FROM snapshots WHERE aggregate_id = 't2'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        last_sequence, 4,
+        "snapshotted when the stream crossed 4 events"
+    );
+    assert_eq!(
+        snapshot["total"],
+        1 + 2 + 3 + 4,
+        "the snapshot counts each event once"
+    );
+
+    // Loading = snapshot + the events after it: the total is 15.
+    let refused = cqrs.execute("t2", -16).await;
+    assert!(
+        matches!(refused, Err(AggregateError::UserError(_))),
+        "{refused:?}"
+    );
+    cqrs.execute("t2", -15).await.unwrap();
+    let sum: i64 = sqlx::query_scalar(
+        "SELECT sum((payload -> 'Added' ->> 'amount')::bigint)::bigint FROM events",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(sum, 0);
+
+    // A snapshot of an older shape of the aggregate is ignored, not trusted.
+    sqlx::query("UPDATE snapshots SET payload = '{\"unknown\": true}'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = cqrs.execute("t2", -1).await;
+    assert!(
+        matches!(refused, Err(AggregateError::UserError(_))),
+        "the total replays to 0: {refused:?}"
+    );
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
 async fn of_two_writers_at_the_same_sequence_exactly_one_succeeds(pool: PgPool) {
     let repository = std::sync::Arc::new(PostgresEventRepository::new(pool.clone()));
     let event = |amount: i64| {

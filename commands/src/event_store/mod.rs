@@ -2,11 +2,15 @@
 //! log's tailing readers after every commit.
 
 use async_trait::async_trait;
-use cqrs_es::{Aggregate, EventEnvelope, Query};
-use postgres_es::{postgres_cqrs, PostgresCqrs};
+use cqrs_es::{Aggregate, CqrsFramework, EventEnvelope, Query};
+use postgres_es::{postgres_cqrs, PostgresCqrs, PostgresEventRepository};
 use projections::log::LogWakeups;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
+
+mod snapshot_store;
+
+pub use snapshot_store::SnapshotStore;
 
 /// Connection options for the pools that write events. They turn off the insert
 /// trigger's per-transaction NOTIFY, which serializes commits cluster-wide; after
@@ -17,16 +21,27 @@ pub fn writer_options(options: PgConnectOptions) -> PgConnectOptions {
 }
 
 /// The framework for aggregate `A`, storing every event in the shared log.
-///
-/// Not `postgres_snapshot_cqrs`: cqrs-es 0.5.0's snapshot store applies a command's
-/// events to the aggregate a second time when it snapshots (`EventSink::write`
-/// already applied them), so every snapshot it writes is wrong. Long streams need a
-/// snapshot store of our own before they use snapshots.
 pub fn cqrs<A>(pool: PgPool, wakeups: LogWakeups, services: A::Services) -> PostgresCqrs<A>
 where
     A: Aggregate + 'static,
 {
     postgres_cqrs(pool, vec![Box::new(WakeTailingReaders(wakeups))], services)
+}
+
+/// Like [`cqrs`], for long streams: the aggregate is also snapshotted every
+/// `snapshot_every` events, so loading it reads the snapshot and the events after
+/// it. (Not postgres-es's `postgres_snapshot_cqrs`: see [`SnapshotStore`].)
+pub fn snapshot_cqrs<A>(
+    pool: PgPool,
+    wakeups: LogWakeups,
+    snapshot_every: usize,
+    services: A::Services,
+) -> CqrsFramework<A, SnapshotStore<A>>
+where
+    A: Aggregate + 'static,
+{
+    let store = SnapshotStore::new(PostgresEventRepository::new(pool), snapshot_every);
+    CqrsFramework::new(store, vec![Box::new(WakeTailingReaders(wakeups))], services)
 }
 
 /// Runs after cqrs-es committed a command's events.
