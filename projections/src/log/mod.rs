@@ -12,8 +12,10 @@ mod checkpoint;
 pub mod horizon;
 pub mod integrity;
 mod reader;
+mod tail;
 mod wakeups;
 
 pub use checkpoint::{Checkpoint, TransactionId};
 pub use reader::{read_batch, RecordedEvent};
+pub use tail::LogTail;
 pub use wakeups::{LogWakeups, WakeupReceiver, EVENTS_CHANNEL};

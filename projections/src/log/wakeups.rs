@@ -31,6 +31,7 @@ pub struct LogWakeups {
 }
 
 /// One reader's view of [`LogWakeups`].
+#[derive(Clone)]
 pub struct WakeupReceiver {
     generation: watch::Receiver<u64>,
 }

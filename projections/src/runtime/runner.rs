@@ -10,12 +10,8 @@ use super::checkpoints::{self, CheckpointState, Requests};
 use super::lock::{self, ProjectorLock};
 use super::parked;
 use super::{OnFailure, Projector, ProjectorOptions, ProjectorState, ProjectorStates};
-use crate::log::{read_batch, Checkpoint, RecordedEvent, WakeupReceiver};
+use crate::log::{Checkpoint, LogTail, RecordedEvent, WakeupReceiver};
 use crate::Error;
-
-/// The shortest wait before reading again after a wakeup found nothing to read
-/// (events committed but held back behind an older open transaction).
-const HELD_BACK_RETRY: Duration = Duration::from_millis(5);
 
 /// Retries after transient failures back off between these bounds.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -100,19 +96,24 @@ impl Runner {
         cancel: &CancellationToken,
     ) -> Result<(), Error> {
         let CheckpointState {
-            mut checkpoint,
+            checkpoint,
             mut requests,
         } = checkpoints::load(&self.pool, self.name()).await?;
+        let mut tail = LogTail::new(
+            self.pool.clone(),
+            self.wakeups.clone(),
+            checkpoint,
+            self.options.poll_interval,
+        );
         let mut batch_size = self.options.max_batch;
         let mut last_lock_check = Instant::now();
-        let mut held_back_wait = HELD_BACK_RETRY;
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
             }
             if requests.rebuild {
                 self.rebuild().await?;
-                checkpoint = Checkpoint::START;
+                tail.seek(Checkpoint::START);
                 tracing::info!(
                     projector = self.name(),
                     "rebuilding from the start of the log"
@@ -127,34 +128,24 @@ impl Runner {
                 last_lock_check = Instant::now();
             }
 
-            self.wakeups.clear();
-            let batch = read_batch(&self.pool, checkpoint, batch_size as i64).await?;
+            let batch = tail.read(batch_size as i64).await?;
             if batch.is_empty() {
-                let woken = tokio::select! {
-                    _ = cancel.cancelled() => return Ok(()),
-                    woken = self.wakeups.wait(self.options.poll_interval.min(held_back_wait)) => woken,
-                };
-                // Woken, yet nothing was readable last time: events may be held back
-                // behind an older open transaction, so look again soon.
-                held_back_wait = if woken {
-                    HELD_BACK_RETRY
-                } else {
-                    (held_back_wait * 2).min(self.options.poll_interval)
-                };
+                if !tail.wait(cancel).await {
+                    return Ok(());
+                }
+                // Requests (rebuild, retry) may have been left while we were idle.
                 let state = checkpoints::load(&self.pool, self.name()).await?;
-                checkpoint = state.checkpoint;
+                tail.seek(state.checkpoint);
                 requests = state.requests;
                 continue;
             }
-            // More may be held back behind a transaction that ends without notifying:
-            // look again soon, then less and less often.
-            held_back_wait = HELD_BACK_RETRY;
+            let checkpoint = tail.checkpoint();
 
             let started = Instant::now();
             match self.commit(checkpoint, &batch).await {
                 Ok(asked) => {
                     requests = asked;
-                    checkpoint = last_checkpoint(&batch, checkpoint);
+                    tail.seek(last_checkpoint(&batch, checkpoint));
                     batch_size =
                         self.options
                             .next_batch_size(batch_size, batch.len(), started.elapsed());
@@ -170,7 +161,7 @@ impl Runner {
                 Err(error) if error.is_transient() => return Err(error),
                 Err(error) => {
                     tracing::warn!(projector = self.name(), %error, events = batch.len(), "batch failed; applying its events one by one to find the culprit");
-                    checkpoint = self.isolate_failure(checkpoint, &batch, error).await?;
+                    tail.seek(self.isolate_failure(checkpoint, &batch, error).await?);
                 }
             }
         }

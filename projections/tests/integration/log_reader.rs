@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use projections::log::{read_batch, Checkpoint, LogWakeups, RecordedEvent};
+use projections::log::{read_batch, Checkpoint, LogTail, LogWakeups, RecordedEvent};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -36,19 +36,16 @@ async fn write_concurrently(pool: &PgPool, round: &str) {
 fn gap_free_tail(pool: PgPool, cancel: CancellationToken) -> Arc<Mutex<Vec<RecordedEvent>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let mut wakeup = wakeups.subscribe();
+    let mut tail = LogTail::new(
+        pool,
+        wakeups.subscribe(),
+        Checkpoint::START,
+        Duration::from_millis(100),
+    );
     let collected = seen.clone();
     tokio::spawn(async move {
-        let mut checkpoint = Checkpoint::START;
-        while !cancel.is_cancelled() {
-            wakeup.clear();
-            let batch = read_batch(&pool, checkpoint, 7).await.unwrap();
-            match batch.last() {
-                Some(last) => checkpoint = last.checkpoint(),
-                None => {
-                    wakeup.wait(Duration::from_millis(100)).await;
-                }
-            }
+        // Small batches, so the test crosses many batch boundaries.
+        while let Some(batch) = tail.next_batch(7, &cancel).await.unwrap() {
             collected.lock().unwrap().extend(batch);
         }
     });
