@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use projections::log::integrity::{verify_chains, ChainScope};
+use projections::runtime::{parked, request_parked_retry};
 use sqlx::postgres::PgPoolOptions;
 
 #[derive(Debug, Parser)]
@@ -42,6 +43,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Events that park-on-failure projectors set aside.
+    #[command(subcommand)]
+    Parked(ParkedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ParkedCommand {
+    /// List parked events (unresolved ones unless --all), oldest first, as JSON lines.
+    List {
+        /// Only this projector's.
+        #[arg(long)]
+        projector: Option<String>,
+        /// Include events that a retry has since applied.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Ask the projector's active instance, wherever it runs, to retry its
+    /// unresolved parked events.
+    Retry { projector: String },
 }
 
 #[tokio::main]
@@ -96,6 +116,17 @@ async fn main() -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Parked(ParkedCommand::List { projector, all }) => {
+            for event in parked::list(&pool, projector.as_deref(), all).await? {
+                println!("{}", serde_json::to_string(&event)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Parked(ParkedCommand::Retry { projector }) => {
+            request_parked_retry(&pool, &projector).await?;
+            println!("asked the active instance of {projector} to retry its parked events");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
