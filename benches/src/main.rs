@@ -52,8 +52,9 @@ struct Args {
     /// Size of the log the read benchmarks read.
     #[arg(long, default_value_t = 300_000)]
     log_events: usize,
-    /// Events per batch of the log reader.
-    #[arg(long, default_value_t = 1000)]
+    /// Events per batch of the log reader (exports and replays read in batches of
+    /// this size; projectors use smaller ones to keep transactions short).
+    #[arg(long, default_value_t = 5000)]
     batch: i64,
 }
 
@@ -76,9 +77,14 @@ async fn main() -> anyhow::Result<()> {
         "", "ours/s", "raw PG/s", "ratio"
     );
 
-    let plain = plain_inserts(&pool, &args).await?;
+    // The baseline runs before and after ours, so drift (checkpoints, table growth)
+    // weighs on both sides alike.
+    let plain_before = plain_inserts(&pool, &args, "plain-before").await?;
     let persist = postgres_es_persist(&pool, &args).await?;
     let command = cqrs_commands(&pool, &args).await?;
+    let plain_after = plain_inserts(&pool, &args, "plain-after").await?;
+    let plain = (plain_before + plain_after) / 2.0;
+    println!("(raw INSERT/s: {plain_before:.0} before, {plain_after:.0} after)");
     row("append: postgres-es persist vs INSERT", persist, plain);
     row("append: cqrs-es command (load+persist)", command, plain);
 
@@ -163,9 +169,9 @@ where
     Ok((per_writer * writers) as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn plain_inserts(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
+async fn plain_inserts(pool: &PgPool, args: &Args, run: &'static str) -> anyhow::Result<f64> {
     let pool = pool.clone();
-    concurrently(args.writers, args.events, "plain", move |id, sequence, index| {
+    concurrently(args.writers, args.events, run, move |id, sequence, index| {
         let pool = pool.clone();
         async move {
             sqlx::query(
