@@ -71,11 +71,6 @@ async fn main() -> anyhow::Result<()> {
             .fetch_one(&pool)
             .await?
     );
-    println!();
-    println!(
-        "{:<44} {:>12} {:>14} {:>7}",
-        "", "ours/s", "raw PG/s", "ratio"
-    );
 
     // The baseline runs before and after ours, so drift (checkpoints, table growth)
     // weighs on both sides alike.
@@ -84,7 +79,12 @@ async fn main() -> anyhow::Result<()> {
     let command = cqrs_commands(&pool, &args).await?;
     let plain_after = plain_inserts(&pool, &args, "plain-after").await?;
     let plain = (plain_before + plain_after) / 2.0;
-    println!("(raw INSERT/s: {plain_before:.0} before, {plain_after:.0} after)");
+    println!("raw INSERT/s: {plain_before:.0} before ours, {plain_after:.0} after");
+    println!();
+    println!(
+        "{:<44} {:>12} {:>14} {:>7}",
+        "", "ours/s", "raw PG/s", "ratio"
+    );
     row("append: postgres-es persist vs INSERT", persist, plain);
     row("append: cqrs-es command (load+persist)", command, plain);
 
