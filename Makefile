@@ -2,7 +2,9 @@
 # PostgreSQL and Redis it needs first: see scripts/services.sh.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-SERVICES = eval "$$(scripts/services.sh)"
+# Assigned first, so that a failure of the script stops the recipe (eval alone
+# would hide its exit status).
+SERVICES = services="$$(scripts/services.sh)" && eval "$$services"
 
 .PHONY: run test bench ci services
 

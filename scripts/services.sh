@@ -5,7 +5,7 @@
 #   eval "$(scripts/services.sh)"
 #
 # - DATABASE_URL set: used as it is. Otherwise a server on 127.0.0.1:5432 is used
-#   if one answers; otherwise a private cluster is started (initialised on first
+#   if it lets `postgres` in without a password; otherwise a private cluster is started (initialised on first
 #   use) under .local/ with Debian's initdb/pg_ctl, installing `postgresql` first
 #   if the machine has none. Prints DATABASE_SERVER (a URL without a database).
 # - REDIS_URL set: used as it is. Otherwise 127.0.0.1:6379 if it answers, or a
@@ -15,6 +15,8 @@
 #
 # Progress goes to stderr; stdout carries only the export lines.
 set -euo pipefail
+# Keep -e inside $(...) too, so a failed install or start is never mistaken for a URL.
+shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE="$ROOT/.local"
@@ -25,6 +27,15 @@ REDIS_PORT=${COMMERCE_REDIS_PORT:-63790}
 say() { echo "services: $*" >&2; }
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A server on the port that lets `postgres` in without a password, as the tests
+# need (Debian's own cluster, say, asks for one over TCP). Without psql there is no
+# way to ask, so a server that answers is taken as usable.
+postgres_usable() {
+    answers "$1" || return 1
+    command -v psql >/dev/null 2>&1 || return 0
+    PGCONNECT_TIMEOUT=3 psql "postgres://postgres@127.0.0.1:$1/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1
+}
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"
@@ -41,9 +52,12 @@ apt_install() {
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
+# runuser lives in /usr/sbin, which a non-login PATH may lack.
+RUNUSER=$(command -v runuser || echo /usr/sbin/runuser)
+
 # Runs a PostgreSQL tool; initdb and pg_ctl refuse to run as root.
 as_postgres() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" = 0 ]; then "$RUNUSER" -u postgres -- "$@"; else "$@"; fi
 }
 
 private_postgres_dir() {
@@ -52,7 +66,7 @@ private_postgres_dir() {
         mkdir -p "$STATE"
         # The postgres user must reach the folder; a repository under a private home
         # (mode 700) is out of its reach, so use a folder of its own then.
-        if ! runuser -u postgres -- test -x "$STATE" 2>/dev/null; then
+        if ! "$RUNUSER" -u postgres -- test -x "$STATE" 2>/dev/null; then
             dir="/var/tmp/commerce-postgres-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
         fi
     fi
@@ -65,8 +79,7 @@ start_private_postgres() {
     if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
         apt_install postgresql
         bin=$(pg_bin)
-        # Debian's package may have started its own cluster on 5432: use it.
-        if [ "$PRIVATE_ONLY" != 1 ] && answers 5432; then echo "postgres://postgres@127.0.0.1:5432"; return; fi
+        [ -x "$bin/initdb" ] || { say "no initdb after installing postgresql"; return 1; }
     fi
     dir=$(private_postgres_dir)
     if [ ! -f "$dir/PG_VERSION" ]; then
@@ -85,7 +98,7 @@ start_private_postgres() {
 ensure_postgres() {
     if [ -n "${DATABASE_URL:-}" ]; then return; fi
     local server
-    if [ "$PRIVATE_ONLY" != 1 ] && answers 5432; then
+    if [ "$PRIVATE_ONLY" != 1 ] && postgres_usable 5432; then
         server="postgres://postgres@127.0.0.1:5432"
     elif answers "$PG_PORT"; then
         server="postgres://postgres@127.0.0.1:$PG_PORT"
@@ -105,6 +118,7 @@ ensure_redis() {
         redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" \
             --save "" --appendonly no --logfile "$STATE/redis/redis.log" >&2
         for _ in $(seq 50); do answers "$REDIS_PORT" && break; sleep 0.1; done
+        answers "$REDIS_PORT" || { say "the private Redis did not start; see $STATE/redis/redis.log"; return 1; }
     fi
     echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use commands::event_store::writer_options;
+use projections::log::horizon::ensure_cluster_ahead_of_log;
 use projections::log::LogWakeups;
 use projections::read_models::event_counts::EventCountsProjection;
 use projections::runtime::{
@@ -62,6 +63,8 @@ pub fn projectors(
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let pool = migrate(&config.projectors.database).await?;
+    // Before anything writes: events written now would sort before old checkpoints.
+    ensure_cluster_ahead_of_log(&pool).await?;
     let cancel = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
 
@@ -94,25 +97,31 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // The server also ends on its own failure: stop the projectors then too.
     cancel.cancel();
 
-    if let Some(running) = running {
-        finish_projectors(running, config.projectors.shutdown_grace()).await;
-    }
+    let outcome = match running {
+        Some(running) => finish_projectors(running, config.projectors.shutdown_grace()).await,
+        None => Ok(()),
+    };
     pool.close().await;
     tracing::info!("stopped");
-    Ok(())
+    outcome
 }
 
 /// The projector worker: no HTTP, projectors until SIGTERM or Ctrl-C.
 pub async fn project(config: ProjectConfig) -> anyhow::Result<()> {
     let pool = migrate(&config.database).await?;
+    ensure_cluster_ahead_of_log(&pool).await?;
     let cancel = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
     let running = start_projectors(&pool, &config, &cancel).await?;
-    cancel.cancelled().await;
-    finish_projectors(running, config.shutdown_grace()).await;
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        // Nothing left to run: exit, so that the orchestrator sees it and restarts.
+        _ = running.all_stopped() => cancel.cancel(),
+    }
+    let outcome = finish_projectors(running, config.shutdown_grace()).await;
     pool.close().await;
     tracing::info!("stopped");
-    Ok(())
+    outcome
 }
 
 async fn start_projectors(
@@ -131,18 +140,22 @@ async fn start_projectors(
         .context("failed to start the projectors")
 }
 
-/// Waits, up to `grace`, for the projectors to finish the batches in hand.
-async fn finish_projectors(running: RunningProjectors, grace: Duration) {
-    match tokio::time::timeout(grace, running.join()).await {
-        Ok(outcomes) => {
-            for (projector, outcome) in outcomes {
-                if let Err(error) = outcome {
-                    tracing::error!(%projector, %error, "projector had stopped with an error");
-                }
-            }
+/// Waits, up to `grace`, for the projectors to finish the batches in hand, then
+/// aborts the rest. Fails when any projector ended with an error.
+async fn finish_projectors(running: RunningProjectors, grace: Duration) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
+    for (projector, outcome) in running.join_within(Some(grace)).await {
+        if let Err(error) = outcome {
+            tracing::error!(%projector, %error, "projector ended with an error");
+            failed.push(projector);
         }
-        Err(_) => tracing::warn!("projectors did not finish within the shutdown grace period"),
     }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "projectors ended with errors: {}",
+        failed.join(", ")
+    );
+    Ok(())
 }
 
 async fn cancel_on_signal(cancel: CancellationToken) {

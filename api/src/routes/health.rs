@@ -56,6 +56,10 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let (status, readiness) = match lags {
         Ok(lags) => {
             let here = state.projectors.snapshot();
+            let degraded = lags.iter().any(|lag| lag.failure.is_some())
+                || here
+                    .values()
+                    .any(|s| matches!(s, ProjectorState::Stopped(Some(_))));
             let projectors = lags
                 .into_iter()
                 .map(|lag| ProjectorReport {
@@ -66,7 +70,8 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
             (
                 StatusCode::OK,
                 Readiness {
-                    status: "ready",
+                    // Still ready to serve: reads work, but a read model is behind.
+                    status: if degraded { "degraded" } else { "ready" },
                     database: Dependency {
                         status: "up",
                         latency_ms: Some(database_latency),

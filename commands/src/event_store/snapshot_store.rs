@@ -81,11 +81,22 @@ where
         aggregate_id: &str,
     ) -> Result<Self::AC, AggregateError<A::Error>> {
         let snapshot = self.repository.get_snapshot::<A>(aggregate_id).await?;
-        let mut context = match snapshot.map(EventStoreAggregateContext::<A>::try_from) {
-            Some(Ok(context)) => context,
-            // No snapshot yet, or one of an older shape of the aggregate: replay
-            // the whole stream (the next snapshot replaces it).
-            Some(Err(_)) | None => EventStoreAggregateContext {
+        let mut context = match snapshot {
+            Some(stored) => {
+                let snapshot_number = stored.current_snapshot;
+                match EventStoreAggregateContext::<A>::try_from(stored) {
+                    Ok(context) => context,
+                    // A snapshot of an older shape of the aggregate: replay the whole
+                    // stream, and let the next snapshot replace this one in place.
+                    Err(_) => EventStoreAggregateContext {
+                        aggregate_id: aggregate_id.to_owned(),
+                        aggregate: A::default(),
+                        current_sequence: 0,
+                        current_snapshot: Some(snapshot_number),
+                    },
+                }
+            }
+            None => EventStoreAggregateContext {
                 aggregate_id: aggregate_id.to_owned(),
                 aggregate: A::default(),
                 current_sequence: 0,

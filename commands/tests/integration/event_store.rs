@@ -211,6 +211,19 @@ async fn snapshots_hold_exactly_the_state_their_events_fold_to(
         matches!(refused, Err(AggregateError::UserError(_))),
         "the total replays to 0: {refused:?}"
     );
+    cqrs.execute("t2", 4).await.unwrap();
+    cqrs.execute("t2", 1).await.unwrap();
+    let snapshots: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+        "SELECT last_sequence, payload::jsonb FROM snapshots WHERE aggregate_id = 't2'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        snapshots,
+        vec![(8, serde_json::json!({ "total": 5 }))],
+        "replaced in place"
+    );
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]

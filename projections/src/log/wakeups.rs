@@ -78,9 +78,15 @@ impl WakeupReceiver {
     /// Waits until woken (`true`) or until `timeout` passes (`false`): the polling
     /// fallback.
     pub async fn wait(&mut self, timeout: Duration) -> bool {
-        let woken = tokio::time::timeout(timeout, self.generation.changed())
-            .await
-            .is_ok();
+        let woken = match tokio::time::timeout(timeout, self.generation.changed()).await {
+            Ok(Ok(())) => true,
+            // Every sender is gone: no wakeup will come, so this is polling only.
+            Ok(Err(_)) => {
+                tokio::time::sleep(timeout).await;
+                false
+            }
+            Err(_) => false,
+        };
         self.generation.mark_unchanged();
         woken
     }

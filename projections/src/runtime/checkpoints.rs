@@ -2,7 +2,7 @@
 //! (rebuild, retry parked events) other processes leave for the active instance.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use crate::log::{Checkpoint, TransactionId, EVENTS_CHANNEL};
 use crate::Error;
@@ -90,11 +90,10 @@ pub(crate) async fn advance<'e>(
     }
 }
 
-/// Back to the start of the log, answering a rebuild request.
-pub(crate) async fn restart<'e>(
-    executor: impl PgExecutor<'e>,
-    projector: &str,
-) -> Result<(), Error> {
+/// Back to the start of the log, answering a rebuild request. Parked events are
+/// set aside as resolved: the replay meets them again, and parks them again if
+/// they still fail; retrying the old rows would apply them twice.
+pub(crate) async fn restart(tx: &mut PgConnection, projector: &str) -> Result<(), Error> {
     sqlx::query(
         "UPDATE projector_checkpoints
             SET transaction_id = '0', global_position = 0, events_applied = 0,
@@ -103,7 +102,14 @@ pub(crate) async fn restart<'e>(
           WHERE projector = $1",
     )
     .bind(projector)
-    .execute(executor)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE parked_events SET resolved_at = now()
+          WHERE projector = $1 AND resolved_at IS NULL",
+    )
+    .bind(projector)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

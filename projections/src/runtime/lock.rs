@@ -16,6 +16,9 @@ pub(crate) struct ProjectorLock {
     projector: String,
 }
 
+/// The longest a call on the lock's connection may take before it counts as lost.
+const LOCK_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn lock_key(projector: &str) -> String {
     format!("commerce.projector:{projector}")
 }
@@ -28,7 +31,15 @@ pub(crate) async fn acquire(
     retry: Duration,
     cancel: &CancellationToken,
 ) -> Result<Option<ProjectorLock>, Error> {
-    let mut connection = PgConnection::connect_with(&pool.connect_options()).await?;
+    // Server-side keepalives: if this machine vanishes, PostgreSQL notices within
+    // about a minute and releases the lock to a standby (the kernel's default
+    // would take two hours).
+    let options = (*pool.connect_options()).clone().options([
+        ("tcp_keepalives_idle", "30"),
+        ("tcp_keepalives_interval", "10"),
+        ("tcp_keepalives_count", "3"),
+    ]);
+    let mut connection = PgConnection::connect_with(&options).await?;
     loop {
         let acquired: bool =
             sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
@@ -54,20 +65,28 @@ pub(crate) async fn acquire(
 impl ProjectorLock {
     /// Fails when the lock's connection is gone, and with it the lock.
     pub(crate) async fn check(&mut self) -> Result<(), Error> {
-        self.connection
-            .ping()
-            .await
-            .map_err(|_| Error::LockLost(self.projector.clone()))
+        match tokio::time::timeout(LOCK_CALL_TIMEOUT, self.connection.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Error::LockLost(self.projector.clone())),
+        }
     }
 
     pub(crate) async fn release(mut self) {
-        let released = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-            .bind(lock_key(&self.projector))
-            .execute(&mut self.connection)
-            .await;
-        if let Err(error) = released {
-            tracing::warn!(projector = %self.projector, %error, "could not release the advisory lock; closing its connection releases it");
+        let released = tokio::time::timeout(
+            LOCK_CALL_TIMEOUT,
+            sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                .bind(lock_key(&self.projector))
+                .execute(&mut self.connection),
+        )
+        .await;
+        match released {
+            Ok(Ok(_)) => {
+                let _ = tokio::time::timeout(LOCK_CALL_TIMEOUT, self.connection.close()).await;
+            }
+            // Dropping the connection closes it, and the server releases the lock.
+            _ => {
+                tracing::warn!(projector = %self.projector, "could not release the advisory lock; dropping its connection")
+            }
         }
-        let _ = self.connection.close().await;
     }
 }

@@ -187,15 +187,51 @@ impl RunningProjectors {
         self.states.clone()
     }
 
+    /// Resolves once every projector of this process has ended (on errors, since
+    /// only cancellation ends them otherwise): a worker with nothing left to run.
+    pub async fn all_stopped(&self) {
+        loop {
+            let states = self.states.snapshot();
+            let stopped = states
+                .values()
+                .filter(|s| matches!(s, ProjectorState::Stopped(_)))
+                .count();
+            if stopped == self.tasks.len() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Waits for every projector to end; each one's outcome, by name.
     pub async fn join(self) -> Vec<(String, Result<(), Error>)> {
+        self.join_within(None).await
+    }
+
+    /// Like [`join`](Self::join), but a projector still running after `grace`
+    /// (counted from the call) is aborted and reported as such.
+    pub async fn join_within(self, grace: Option<Duration>) -> Vec<(String, Result<(), Error>)> {
+        let deadline = grace.map(|grace| tokio::time::Instant::now() + grace);
         let mut outcomes = Vec::with_capacity(self.tasks.len());
-        for (name, task) in self.tasks {
-            let outcome = match task.await {
-                Ok(outcome) => outcome,
-                Err(join_error) => Err(Error::Rejected(format!(
+        for (name, mut task) in self.tasks {
+            let joined = match deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, &mut task).await {
+                    Ok(joined) => Some(joined),
+                    Err(_) => {
+                        task.abort();
+                        None
+                    }
+                },
+                None => Some(task.await),
+            };
+            let outcome = match joined {
+                Some(Ok(outcome)) => outcome,
+                Some(Err(join_error)) => Err(Error::Rejected(format!(
                     "projector task ended abnormally: {join_error}"
                 ))),
+                None => Err(Error::Rejected(
+                    "projector aborted: it did not finish within the shutdown grace period".into(),
+                )),
             };
             outcomes.push((name, outcome));
         }

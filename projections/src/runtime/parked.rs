@@ -93,19 +93,22 @@ pub(crate) async fn unresolved_events(
     Ok(events)
 }
 
-pub(crate) async fn resolve<'e>(
+/// Marks a parked event resolved, if no one else has: `false` when it already was.
+/// Inside the transaction that applies it, this is the claim that keeps two
+/// instances from applying it twice.
+pub(crate) async fn claim<'e>(
     executor: impl PgExecutor<'e>,
     projector: &str,
     global_position: i64,
-) -> Result<(), Error> {
-    sqlx::query(
+) -> Result<bool, Error> {
+    let claimed = sqlx::query(
         "UPDATE parked_events SET resolved_at = now(), last_attempt_at = now(),
                 attempts = attempts + 1
-          WHERE projector = $1 AND global_position = $2",
+          WHERE projector = $1 AND global_position = $2 AND resolved_at IS NULL",
     )
     .bind(projector)
     .bind(global_position)
     .execute(executor)
     .await?;
-    Ok(())
+    Ok(claimed.rows_affected() == 1)
 }

@@ -161,6 +161,9 @@ impl Runner {
                 Err(error) if error.is_transient() => return Err(error),
                 Err(error) => {
                     tracing::warn!(projector = self.name(), %error, events = batch.len(), "batch failed; applying its events one by one to find the culprit");
+                    // Should every event succeed alone, the batch was the problem
+                    // (too many parameters, say): keep the next ones smaller.
+                    batch_size = (batch.len() / 2).max(1);
                     tail.seek(self.isolate_failure(checkpoint, &batch, error).await?);
                 }
             }
@@ -269,45 +272,47 @@ impl Runner {
     }
 
     async fn rebuild(&self) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
         match &self.projector {
-            Projector::Postgres(projection) => {
-                let mut tx = self.pool.begin().await?;
-                projection.reset(&mut tx).await?;
-                checkpoints::restart(&mut *tx, self.name()).await?;
-                tx.commit().await?;
-            }
-            Projector::SideEffect(sink) => {
-                sink.reset().await?;
-                checkpoints::restart(&self.pool, self.name()).await?;
-            }
+            Projector::Postgres(projection) => projection.reset(&mut tx).await?,
+            // Redelivering everything is harmless to an idempotent sink, so forgetting
+            // first and moving the checkpoint after is safe.
+            Projector::SideEffect(sink) => sink.reset().await?,
         }
+        checkpoints::restart(&mut tx, self.name()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
+    /// Applies each unresolved parked event on its own, claiming it first so that no
+    /// second instance applies it too; one that fails again stays parked with the
+    /// new error.
     async fn retry_parked(&self) -> Result<(), Error> {
+        // Cleared first: a request made while this retry runs is kept for the next.
+        checkpoints::clear_retry_request(&self.pool, self.name()).await?;
         for event in parked::unresolved_events(&self.pool, self.name()).await? {
             let retried = match &self.projector {
                 Projector::Postgres(projection) => {
                     let mut tx = self.pool.begin().await?;
+                    if !parked::claim(&mut *tx, self.name(), event.global_position).await? {
+                        continue;
+                    }
                     match projection
                         .apply(&mut tx, std::slice::from_ref(&event))
                         .await
                     {
-                        Ok(()) => {
-                            parked::resolve(&mut *tx, self.name(), event.global_position).await?;
-                            tx.commit().await?;
-                            Ok(())
-                        }
+                        Ok(()) => tx.commit().await.map_err(Error::from),
                         Err(error) => Err(error),
                     }
                 }
-                Projector::SideEffect(sink) => match sink
-                    .deliver(std::slice::from_ref(&event))
-                    .await
-                {
-                    Ok(()) => parked::resolve(&self.pool, self.name(), event.global_position).await,
-                    Err(error) => Err(error),
-                },
+                Projector::SideEffect(sink) => {
+                    match sink.deliver(std::slice::from_ref(&event)).await {
+                        Ok(()) => parked::claim(&self.pool, self.name(), event.global_position)
+                            .await
+                            .map(|_| ()),
+                        Err(error) => Err(error),
+                    }
+                }
             };
             match retried {
                 Ok(()) => tracing::info!(
@@ -321,7 +326,7 @@ impl Runner {
                 }
             }
         }
-        checkpoints::clear_retry_request(&self.pool, self.name()).await
+        Ok(())
     }
 }
 

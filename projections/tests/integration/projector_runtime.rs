@@ -426,6 +426,14 @@ async fn a_park_on_failure_sink_parks_the_bad_event_goes_on_and_retries_on_reque
         "the sink went on"
     );
 
+    // A rebuild sets the old parked rows aside; the replay parks the event anew.
+    request_rebuild(&pool, "picky").await.unwrap();
+    wait_until(WAIT, "the rebuild re-parked the poison event", || async {
+        let parked = parked::list(&pool, Some("picky"), false).await.unwrap();
+        parked.len() == 1 && parked[0].attempts == 2 && sink.delivered.lock().unwrap().len() == 4
+    })
+    .await;
+
     sink.fixed.store(true, Ordering::SeqCst);
     request_parked_retry(&pool, "picky").await.unwrap();
     wait_until(WAIT, "the parked event was retried", || async {
@@ -438,7 +446,7 @@ async fn a_park_on_failure_sink_parks_the_bad_event_goes_on_and_retries_on_reque
     assert!(sink.delivered.lock().unwrap().contains(&poison));
     let history = parked::list(&pool, Some("picky"), true).await.unwrap();
     assert!(
-        history[0].resolved_at.is_some() && history[0].attempts == 2,
+        history[0].resolved_at.is_some() && history[0].attempts == 3,
         "{history:?}"
     );
     cancel.cancel();
