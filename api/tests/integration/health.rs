@@ -12,12 +12,7 @@ use crate::support::spawn_app;
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
 async fn ready_reports_the_database_redis_and_each_projectors_lag(pool: PgPool) {
     let app = spawn_app(pool.clone(), true).await;
-    let live = app
-        .client
-        .get(format!("{}/health/live", app.address))
-        .send()
-        .await
-        .unwrap();
+    let live = app.get("/health/live").await;
     assert_eq!(live.status(), 200);
 
     sqlx::query(
@@ -30,12 +25,7 @@ async fn ready_reports_the_database_redis_and_each_projectors_lag(pool: PgPool) 
 
     let mut body = Value::Null;
     for _ in 0..100 {
-        let response = app
-            .client
-            .get(format!("{}/health/ready", app.address))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get("/health/ready").await;
         assert_eq!(response.status(), 200);
         body = response.json().await.unwrap();
         if body["projectors"][0]["events_applied"] == 1 {
@@ -53,15 +43,7 @@ async fn ready_reports_the_database_redis_and_each_projectors_lag(pool: PgPool) 
     assert_eq!(projector["positions_behind"], 0);
     assert_eq!(projector["head_position"], projector["global_position"]);
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("commerce_projector_positions_behind{projector=\"event_counts\"} 0"),
         "{metrics}"
@@ -86,15 +68,7 @@ async fn ready_shows_lag_when_projectors_run_elsewhere(pool: PgPool) {
     .await
     .unwrap();
     let app = spawn_app(pool, false).await;
-    let body: Value = app
-        .client
-        .get(format!("{}/health/ready", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get("/health/ready").await.json().await.unwrap();
     let projector = &body["projectors"][0];
     assert_eq!(projector["positions_behind"], 1, "{body}");
     assert!(projector["seconds_behind"].as_f64().unwrap() >= 0.0);
@@ -112,12 +86,7 @@ async fn ready_is_503_with_a_reason_when_the_database_is_unreachable(_: PgPool) 
                 .username("nobody"),
         );
     let app = spawn_app(unreachable, false).await;
-    let response = app
-        .client
-        .get(format!("{}/health/ready", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/health/ready").await;
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["database"]["status"], "down");
@@ -133,12 +102,7 @@ async fn ready_is_503_with_a_reason_when_the_database_is_unreachable(_: PgPool) 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
 async fn an_unknown_route_is_a_404_problem_with_the_request_id(pool: PgPool) {
     let app = spawn_app(pool, false).await;
-    let response = app
-        .client
-        .get(format!("{}/queries/nothing-here", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/queries/nothing-here").await;
     assert_eq!(response.status(), 404);
     assert_eq!(
         response.headers()["content-type"],

@@ -17,6 +17,17 @@ pub struct TestApp {
     pub cancel: CancellationToken,
 }
 
+impl TestApp {
+    /// GET `path` on the app; panics if the request cannot be sent at all.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("send the request")
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.cancel.cancel();

@@ -6,36 +6,29 @@
 //! hash of its predecessor: an altered event is named itself, not everything after
 //! it. A removed event shows as a sequence gap.
 
-use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
+use crate::log::RecordedEvent;
 use crate::Error;
 
 /// The hash the first event of every stream chains from.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
-/// The stored columns the hash covers, plus the stored hash.
+/// An event with its stored hash.
 #[derive(Debug, Clone, FromRow)]
 pub struct HashedEvent {
-    pub global_position: i64,
-    pub event_id: Uuid,
-    pub aggregate_type: String,
-    pub aggregate_id: String,
-    pub sequence: i64,
-    pub event_type: String,
-    pub event_version: String,
-    pub payload: String,
-    pub metadata: String,
-    pub recorded_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    pub event: RecordedEvent,
     pub hash: Vec<u8>,
 }
 
 impl HashedEvent {
     /// sha256(previous ‖ canonical content), as the insert trigger computes it.
     pub fn expected_hash(&self, previous: &[u8]) -> [u8; 32] {
+        let event = &self.event;
         let mut hasher = Sha256::new();
         hasher.update(previous);
         let text = |hasher: &mut Sha256, value: &str| {
@@ -43,16 +36,16 @@ impl HashedEvent {
             hasher.update((value.len() as u32).to_be_bytes());
             hasher.update(value.as_bytes());
         };
-        text(&mut hasher, &self.aggregate_type);
-        text(&mut hasher, &self.aggregate_id);
-        hasher.update(self.sequence.to_be_bytes());
-        text(&mut hasher, &self.event_type);
-        text(&mut hasher, &self.event_version);
-        text(&mut hasher, &self.payload);
-        text(&mut hasher, &self.metadata);
-        hasher.update(self.event_id.as_bytes());
-        hasher.update(self.global_position.to_be_bytes());
-        hasher.update(self.recorded_at.timestamp_micros().to_be_bytes());
+        text(&mut hasher, &event.aggregate_type);
+        text(&mut hasher, &event.aggregate_id);
+        hasher.update(event.sequence.to_be_bytes());
+        text(&mut hasher, &event.event_type);
+        text(&mut hasher, &event.event_version);
+        text(&mut hasher, &event.payload);
+        text(&mut hasher, &event.metadata);
+        hasher.update(event.event_id.as_bytes());
+        hasher.update(event.global_position.to_be_bytes());
+        hasher.update(event.recorded_at.timestamp_micros().to_be_bytes());
         hasher.finalize().into()
     }
 }
@@ -106,9 +99,9 @@ impl ChainReport {
 /// each against its predecessor.
 pub async fn verify_chains(pool: &PgPool, scope: &ChainScope) -> Result<ChainReport, Error> {
     let mut rows = sqlx::query_as::<_, HashedEvent>(
-        "SELECT global_position, event_id, aggregate_type, aggregate_id, sequence, event_type,
-                event_version, payload::text AS payload, metadata::text AS metadata,
-                recorded_at, hash
+        "SELECT global_position, transaction_id, event_id, aggregate_type, aggregate_id,
+                sequence, event_type, event_version, payload::text AS payload,
+                metadata::text AS metadata, recorded_at, hash
            FROM events
           WHERE ($1::text IS NULL OR aggregate_type = $1)
             AND ($2::text IS NULL OR aggregate_id = $2)
@@ -121,7 +114,9 @@ pub async fn verify_chains(pool: &PgPool, scope: &ChainScope) -> Result<ChainRep
     let mut report = ChainReport::default();
     // (type, id, sequence, stored hash) of the previous event read.
     let mut previous: Option<(String, String, i64, Vec<u8>)> = None;
-    while let Some(event) = rows.try_next().await? {
+    while let Some(hashed) = rows.try_next().await? {
+        let computed_with = |previous: &[u8]| hashed.expected_hash(previous);
+        let HashedEvent { event, hash } = &hashed;
         report.events += 1;
         let predecessor = match &previous {
             Some((t, i, sequence, hash))
@@ -146,9 +141,9 @@ pub async fn verify_chains(pool: &PgPool, scope: &ChainScope) -> Result<ChainRep
                 found: event.sequence,
             })
         } else {
-            let computed = event.expected_hash(previous_hash);
-            (computed.as_slice() != event.hash.as_slice()).then(|| ChainProblem::HashMismatch {
-                stored: hex::encode(&event.hash),
+            let computed = computed_with(previous_hash);
+            (computed.as_slice() != hash.as_slice()).then(|| ChainProblem::HashMismatch {
+                stored: hex::encode(hash),
                 computed: hex::encode(computed),
             })
         };
@@ -163,11 +158,12 @@ pub async fn verify_chains(pool: &PgPool, scope: &ChainScope) -> Result<ChainRep
                 problem,
             });
         }
+        let HashedEvent { event, hash } = hashed;
         previous = Some((
             event.aggregate_type,
             event.aggregate_id,
             event.sequence,
-            event.hash,
+            hash,
         ));
     }
     Ok(report)
