@@ -100,6 +100,16 @@ async fn ready_is_503_with_a_reason_when_the_database_is_unreachable(_: PgPool) 
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn redis_being_down_is_reported_but_never_makes_the_service_unready(pool: PgPool) {
+    let app = crate::support::spawn_app_with_redis(pool, false, "redis://127.0.0.1:1").await;
+    let response = app.get("/health/ready").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["redis"]["status"], "down");
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
 async fn an_unknown_route_is_a_404_problem_with_the_request_id(pool: PgPool) {
     let app = spawn_app(pool, false).await;
     let response = app.get("/queries/nothing-here").await;

@@ -35,6 +35,12 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(pool: PgPool, run_projectors: bool) -> TestApp {
+    // `make test` points REDIS_URL at the Redis it found or started.
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    spawn_app_with_redis(pool, run_projectors, &redis_url).await
+}
+
+pub async fn spawn_app_with_redis(pool: PgPool, run_projectors: bool, redis_url: &str) -> TestApp {
     let cancel = CancellationToken::new();
     let options = ProjectorOptions {
         poll_interval: Duration::from_millis(50),
@@ -51,7 +57,13 @@ pub async fn spawn_app(pool: PgPool, run_projectors: bool) -> TestApp {
     }
     let state = AppState {
         pool,
-        redis: Some(redis::Client::open("redis://127.0.0.1:6379").unwrap()),
+        // `make test` points REDIS_URL at the Redis it found or started.
+        redis: Some(
+            redis::Client::open(
+                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+            )
+            .unwrap(),
+        ),
         projectors: states,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
