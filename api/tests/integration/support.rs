@@ -58,12 +58,7 @@ pub async fn spawn_app_with_redis(pool: PgPool, run_projectors: bool, redis_url:
     let state = AppState {
         pool,
         // `make test` points REDIS_URL at the Redis it found or started.
-        redis: Some(
-            redis::Client::open(
-                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
-            )
-            .unwrap(),
-        ),
+        redis: Some(redis::Client::open(redis_url).unwrap()),
         projectors: states,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
