@@ -57,7 +57,6 @@ pub async fn spawn_app_with_redis(pool: PgPool, run_projectors: bool, redis_url:
     }
     let state = AppState {
         pool,
-        // `make test` points REDIS_URL at the Redis it found or started.
         redis: Some(redis::Client::open(redis_url).unwrap()),
         projectors: states,
     };
