@@ -4,5 +4,6 @@
 //!
 //! Pure by design: no I/O, no SQL, no async runtime, no clock and no random ids
 //! inside. Time and new ids arrive in commands, so every rule can be tested with
-//! given/when/then and no database. The aggregates arrive with the domain issue;
-//! this crate exists now so the workspace has its final shape.
+//! given/when/then and no database.
+
+pub mod shared;
