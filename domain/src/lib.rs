@@ -7,3 +7,4 @@
 //! given/when/then and no database.
 
 pub mod shared;
+pub mod upcasting;

@@ -2,8 +2,9 @@
 //! log's tailing readers after every commit.
 
 use async_trait::async_trait;
+use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, CqrsFramework, EventEnvelope, Query};
-use postgres_es::{postgres_cqrs, PostgresCqrs, PostgresEventRepository};
+use postgres_es::{PostgresCqrs, PostgresEventRepository};
 use projections::log::LogWakeups;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
@@ -20,12 +21,15 @@ pub fn writer_options(options: PgConnectOptions) -> PgConnectOptions {
     options.options([("commerce.notify_on_insert", "off")])
 }
 
-/// The framework for aggregate `A`, storing every event in the shared log.
+/// The framework for aggregate `A`, storing every event in the shared log and
+/// upcasting older event shapes as it loads them.
 pub fn cqrs<A>(pool: PgPool, wakeups: LogWakeups, services: A::Services) -> PostgresCqrs<A>
 where
     A: Aggregate + 'static,
 {
-    postgres_cqrs(pool, vec![Box::new(WakeTailingReaders(wakeups))], services)
+    let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool))
+        .with_upcasters(domain::upcasting::upcasters());
+    CqrsFramework::new(store, vec![Box::new(WakeTailingReaders(wakeups))], services)
 }
 
 /// Like [`cqrs`], for long streams: the aggregate is also snapshotted every
@@ -40,7 +44,8 @@ pub fn snapshot_cqrs<A>(
 where
     A: Aggregate + 'static,
 {
-    let store = SnapshotStore::new(PostgresEventRepository::new(pool), snapshot_every);
+    let store = SnapshotStore::new(PostgresEventRepository::new(pool), snapshot_every)
+        .with_upcasters(domain::upcasting::upcasters());
     CqrsFramework::new(store, vec![Box::new(WakeTailingReaders(wakeups))], services)
 }
 
