@@ -1,7 +1,14 @@
-//! The write side: commands become events through cqrs-es over the postgres-es
-//! event store, each carrying who sent it, why, and as part of what.
+//! The write side: commands become events, each carrying who sent it, why, and as
+//! part of what. [`store`] and [`execute`] are the path every API command takes;
+//! [`event_store`] builds cqrs-es frameworks over the same table for other callers.
 
+pub mod error;
 pub mod event_store;
+pub mod execute;
 pub mod metadata;
+pub mod store;
 
+pub use error::{CommandError, StoreError};
+pub use execute::{execute, CommandOptions, Executed};
 pub use metadata::CommandMetadata;
+pub use store::{AggregateStore, AppendHook, Loaded, StoreOptions};

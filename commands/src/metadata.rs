@@ -36,9 +36,13 @@ pub struct CommandMetadata {
 impl CommandMetadata {
     /// cqrs-es stores metadata as a map of strings.
     pub fn into_map(self) -> HashMap<String, String> {
+        self.to_map()
+    }
+
+    pub fn to_map(&self) -> HashMap<String, String> {
         let mut map = HashMap::with_capacity(6);
-        map.insert(keys::ACTOR.to_owned(), self.actor);
-        map.insert(keys::ACTOR_ROLE.to_owned(), self.actor_role);
+        map.insert(keys::ACTOR.to_owned(), self.actor.clone());
+        map.insert(keys::ACTOR_ROLE.to_owned(), self.actor_role.clone());
         map.insert(
             keys::CORRELATION_ID.to_owned(),
             self.correlation_id.to_string(),
@@ -47,7 +51,7 @@ impl CommandMetadata {
             map.insert(keys::CAUSATION_ID.to_owned(), causation_id.to_string());
         }
         map.insert(keys::REQUEST_ID.to_owned(), self.request_id.to_string());
-        map.insert(keys::COMMAND.to_owned(), self.command);
+        map.insert(keys::COMMAND.to_owned(), self.command.clone());
         map
     }
 }

@@ -5,64 +5,15 @@ use std::time::Duration;
 
 use commands::event_store::{self, writer_options};
 use commands::CommandMetadata;
-use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
-use cqrs_es::{Aggregate, AggregateError, DomainEvent};
+use cqrs_es::AggregateError;
 use postgres_es::PostgresEventRepository;
 use projections::log::LogWakeups;
-use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// A minimal aggregate: a running total that refuses to go negative.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Tally {
-    total: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-enum TallyEvent {
-    Added { amount: i64 },
-}
-
-impl DomainEvent for TallyEvent {
-    fn event_type(&self) -> String {
-        "Added".into()
-    }
-    fn event_version(&self) -> String {
-        "1.0".into()
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("the tally would go negative")]
-struct WouldGoNegative;
-
-impl Aggregate for Tally {
-    const TYPE: &'static str = "tally";
-    type Command = i64;
-    type Event = TallyEvent;
-    type Error = WouldGoNegative;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        amount: i64,
-        _: &(),
-        sink: &EventSink<Self>,
-    ) -> Result<(), WouldGoNegative> {
-        if self.total + amount < 0 {
-            return Err(WouldGoNegative);
-        }
-        sink.write(TallyEvent::Added { amount }, self).await;
-        Ok(())
-    }
-
-    fn apply(&mut self, TallyEvent::Added { amount }: TallyEvent) {
-        self.total += amount;
-    }
-}
+use crate::support::{Tally, WouldGoNegative};
 
 async fn write_pool(options: PgConnectOptions) -> PgPool {
     PgPoolOptions::new()

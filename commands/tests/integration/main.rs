@@ -3,3 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod event_store;
+mod store;
+mod support;

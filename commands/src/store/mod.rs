@@ -1,0 +1,310 @@
+//! Loads aggregates and appends their events: the write path of every command.
+//!
+//! Why not cqrs-es's `CqrsFramework` over postgres-es for the API: it spends four
+//! round trips per command (load, BEGIN, INSERT, COMMIT) and returns no log
+//! position, while the API must answer each command with a consistency token and
+//! keep up with a plain INSERT. This store keeps recently used aggregates in memory
+//! ([`AggregateCache`]), appends a command's events with one INSERT statement (its
+//! own implicit transaction: one round trip), and returns the checkpoint of the
+//! last event. The aggregates, their `handle` and `apply`, and the table are
+//! cqrs-es's and postgres-es's; postgres-es still reads the same streams.
+//!
+//! What keeps it correct: the primary key `(aggregate_type, aggregate_id,
+//! sequence)` decides every race. A cached aggregate that another process moved on
+//! loses the race on insert, is reloaded and the command decided again; a refusal
+//! or a no-op decided on a cached aggregate is confirmed against the stored version
+//! before it is answered (see [`execute`](crate::execute)).
+
+mod cache;
+mod snapshots;
+
+use std::sync::Arc;
+
+use cqrs_es::{Aggregate, DomainEvent};
+use projections::log::{Checkpoint, LogWakeups, TransactionId};
+use sqlx::{PgConnection, PgPool};
+
+pub use cache::AggregateCache;
+
+use crate::error::StoreError;
+use crate::metadata::CommandMetadata;
+
+/// An aggregate as of its last event.
+#[derive(Debug, Clone)]
+pub struct Loaded<A> {
+    pub aggregate: A,
+    /// The sequence of its last event; 0 for an aggregate with no events yet.
+    pub version: u64,
+    /// Where its last event stands in the log: the consistency token a reader
+    /// waits for to see this version. `None` before the first event.
+    pub head: Option<Checkpoint>,
+}
+
+impl<A: Default> Loaded<A> {
+    pub fn empty() -> Self {
+        Loaded {
+            aggregate: A::default(),
+            version: 0,
+            head: None,
+        }
+    }
+}
+
+/// How one aggregate type is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// How many aggregates of this type stay in memory.
+    pub cache_capacity: usize,
+    /// Write a snapshot every this many events (long streams such as a SKU's
+    /// inventory); `None` never snapshots.
+    pub snapshot_every: Option<u64>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_capacity: 10_000,
+            snapshot_every: None,
+        }
+    }
+}
+
+/// Runs inside the transaction that appends a command's events, so that what it
+/// writes (an idempotency record's answer) commits with them or not at all.
+#[async_trait::async_trait]
+pub trait AppendHook: Send + Sync {
+    async fn within(&self, tx: &mut PgConnection, head: Checkpoint) -> Result<(), sqlx::Error>;
+}
+
+/// The events of aggregate type `A`: loading, caching, appending.
+pub struct AggregateStore<A: Aggregate> {
+    pool: PgPool,
+    wakeups: LogWakeups,
+    cache: AggregateCache<A>,
+    options: StoreOptions,
+    /// Commands on one aggregate in this process take turns (by a hash of its id)
+    /// instead of racing each other to the primary key and retrying: 32 clients
+    /// adding to one cart then cost 32 appends, not hundreds of lost races.
+    turns: Vec<tokio::sync::Mutex<()>>,
+}
+
+const TURN_STRIPES: usize = 1024;
+
+impl<A> AggregateStore<A>
+where
+    A: Aggregate + Clone + 'static,
+{
+    pub fn new(pool: PgPool, wakeups: LogWakeups, options: StoreOptions) -> Arc<Self> {
+        Arc::new(AggregateStore {
+            pool,
+            wakeups,
+            cache: AggregateCache::new(options.cache_capacity),
+            options,
+            turns: (0..TURN_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        })
+    }
+
+    /// Waits for this process's turn on `aggregate_id`; held for a whole command.
+    pub async fn turn(&self, aggregate_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(aggregate_id, &mut hasher);
+        let stripe = std::hash::Hasher::finish(&hasher) as usize % TURN_STRIPES;
+        self.turns[stripe].lock().await
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The aggregate from memory when it is there, else from the database.
+    /// Returns whether it came from memory: such a copy may be stale.
+    pub async fn load(&self, aggregate_id: &str) -> Result<(Loaded<A>, bool), StoreError> {
+        if let Some(loaded) = self.cache.get(aggregate_id) {
+            return Ok((loaded, true));
+        }
+        Ok((self.load_stored(aggregate_id).await?, false))
+    }
+
+    /// The aggregate as stored: the latest snapshot, if any, and the events after it.
+    pub async fn load_stored(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
+        let mut loaded = match self.options.snapshot_every {
+            Some(_) => snapshots::latest::<A>(&self.pool, aggregate_id)
+                .await?
+                .unwrap_or_else(Loaded::empty),
+            None => Loaded::empty(),
+        };
+        // From the snapshot's own last event, so its head is known even when no
+        // event follows it.
+        let rows: Vec<(i64, String, String, String, TransactionId, i64)> = sqlx::query_as(
+            "SELECT sequence, event_type, event_version, payload::text, transaction_id, global_position
+               FROM events
+              WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence >= $3
+              ORDER BY sequence",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(i64::try_from(loaded.version.max(1)).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        for (sequence, event_type, event_version, payload, transaction_id, position) in rows {
+            let sequence = u64::try_from(sequence).unwrap_or_default();
+            loaded.head = Some(Checkpoint {
+                transaction_id,
+                global_position: position,
+            });
+            if sequence <= loaded.version {
+                continue;
+            }
+            let event =
+                decode_event::<A>(&event_type, &event_version, &payload).map_err(|reason| {
+                    StoreError::Corrupt {
+                        aggregate_type: A::TYPE,
+                        aggregate_id: aggregate_id.to_owned(),
+                        sequence,
+                        reason,
+                    }
+                })?;
+            loaded.aggregate.apply(event);
+            loaded.version = sequence;
+        }
+        Ok(loaded)
+    }
+
+    /// The stored version of the aggregate, without loading it: how a decision
+    /// taken on a cached copy is confirmed.
+    pub async fn stored_version(&self, aggregate_id: &str) -> Result<u64, StoreError> {
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT sequence FROM events
+              WHERE aggregate_type = $1 AND aggregate_id = $2
+              ORDER BY sequence DESC LIMIT 1",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(version.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+    }
+
+    /// Appends `events` after version `from.version`, all or none, and remembers
+    /// `after` (the aggregate with them applied) for the next command.
+    /// [`StoreError::Conflict`] when another writer got there first.
+    pub async fn append(
+        &self,
+        aggregate_id: &str,
+        from: &Loaded<A>,
+        after: A,
+        events: &[A::Event],
+        metadata: &CommandMetadata,
+        hook: Option<&dyn AppendHook>,
+    ) -> Result<Loaded<A>, StoreError> {
+        let rows = EventRows::new(from.version, events)?;
+        let metadata = serde_json::to_string(&metadata.to_map())?;
+        let insert = sqlx::query_as::<_, (TransactionId, i64)>(
+            "INSERT INTO events
+                    (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json
+               FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[])
+                    AS e(sequence, event_type, event_version, payload)
+             RETURNING transaction_id, global_position",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(&rows.sequences)
+        .bind(&rows.types)
+        .bind(&rows.versions)
+        .bind(&rows.payloads)
+        .bind(&metadata);
+        let written = match hook {
+            None => insert.fetch_all(&self.pool).await,
+            Some(hook) => {
+                let mut tx = self.pool.begin().await?;
+                let written = insert.fetch_all(&mut *tx).await;
+                if let Ok(rows) = &written {
+                    if let Some(head) = last_checkpoint(rows) {
+                        hook.within(&mut tx, head).await?;
+                    }
+                }
+                if written.is_ok() {
+                    tx.commit().await?;
+                }
+                written
+            }
+        };
+        let written = match written {
+            Ok(written) => written,
+            Err(error) => {
+                self.cache.remove(aggregate_id);
+                return Err(StoreError::from_insert(error));
+            }
+        };
+        self.wakeups.appended();
+        let loaded = Loaded {
+            aggregate: after,
+            version: from.version + rows.sequences.len() as u64,
+            head: last_checkpoint(&written),
+        };
+        if let Some(every) = self.options.snapshot_every {
+            if loaded.version / every > from.version / every {
+                snapshots::write(&self.pool, aggregate_id, &loaded).await;
+            }
+        }
+        self.cache.put(aggregate_id, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Forgets the cached copy, so the next load reads the database.
+    pub fn forget(&self, aggregate_id: &str) {
+        self.cache.remove(aggregate_id);
+    }
+}
+
+/// The new events as the column arrays of one INSERT.
+struct EventRows {
+    sequences: Vec<i64>,
+    types: Vec<String>,
+    versions: Vec<String>,
+    payloads: Vec<String>,
+}
+
+impl EventRows {
+    fn new<E: DomainEvent>(after_version: u64, events: &[E]) -> Result<Self, StoreError> {
+        let first = i64::try_from(after_version).map_err(|_| StoreError::SequenceOverflow)?;
+        let mut rows = EventRows {
+            sequences: Vec::with_capacity(events.len()),
+            types: Vec::with_capacity(events.len()),
+            versions: Vec::with_capacity(events.len()),
+            payloads: Vec::with_capacity(events.len()),
+        };
+        for (offset, event) in (1_i64..).zip(events) {
+            rows.sequences.push(first + offset);
+            rows.types.push(event.event_type());
+            rows.versions.push(event.event_version());
+            rows.payloads.push(serde_json::to_string(event)?);
+        }
+        Ok(rows)
+    }
+}
+
+fn last_checkpoint(rows: &[(TransactionId, i64)]) -> Option<Checkpoint> {
+    rows.iter()
+        .max_by_key(|(_, position)| *position)
+        .map(|(transaction_id, position)| Checkpoint {
+            transaction_id: *transaction_id,
+            global_position: *position,
+        })
+}
+
+/// A stored event as today's type: upcast from its stored version, then parsed.
+pub fn decode_event<A: Aggregate>(
+    event_type: &str,
+    event_version: &str,
+    payload: &str,
+) -> Result<A::Event, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
+    let (_, value) = domain::upcasting::upcast(event_type, event_version, value);
+    serde_json::from_value(value)
+        .map_err(|e| format!("{event_type} v{event_version} does not match the code: {e}"))
+}
