@@ -13,7 +13,7 @@ use crate::state::AppState;
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let lags = projector_lags(&state.pool)
         .await
-        .map_err(|_| ApiError::Unavailable("database"))?;
+        .map_err(|_| ApiError::Unavailable("the database is unreachable".into()))?;
     let here = state.projectors.snapshot();
     let mut out = String::new();
     let mut gauge = |name: &str, help: &str, values: &mut dyn Iterator<Item = (String, f64)>| {
