@@ -43,7 +43,7 @@ pub enum PaymentError {
     CaptureExceedsAuthorized { requested: Money, remaining: Money },
     #[error("cannot refund {requested}: only {refundable} of the captured amount remains to be refunded")]
     RefundExceedsCaptured { requested: Money, refundable: Money },
-    #[error("cannot void {}: {captured} is already captured; refund it instead", .status.a_payment())]
+    #[error("cannot void {}: {captured} has been captured, and only a refund gives captured money back", .status.a_payment())]
     VoidAfterCapture {
         status: PaymentStatus,
         captured: Money,

@@ -1,5 +1,8 @@
 //! Given/when/then: one test per rule and per refused transition.
 
+// Amounts are written as euros_cents (`40_00` is 40.00 EUR).
+#![allow(clippy::inconsistent_digit_grouping)]
+
 use cqrs_es::test::TestFramework;
 use uuid::Uuid;
 
@@ -775,7 +778,7 @@ fn refuses_to_void_after_any_capture() {
     given(partially_captured())
         .when(void("void_1"))
         .then_expect_error_message(
-        "cannot void a partially captured payment: 4000 EUR is already captured; refund it instead",
+        "cannot void a partially captured payment: 4000 EUR has been captured, and only a refund gives captured money back",
     );
 }
 
