@@ -49,3 +49,6 @@ pub use commands::ProductCommand;
 pub use details::ProductDetails;
 pub use errors::ProductError;
 pub use events::{ProductEvent, EVENT_TYPES};
+
+#[cfg(test)]
+pub(crate) use events::samples as event_samples;
