@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ProductError;
 
 /// The descriptive part of a product: everything but its ids, price and status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductDetails {
     pub name: String,
     pub description: String,
