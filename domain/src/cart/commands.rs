@@ -37,10 +37,17 @@ pub enum CartCommand {
         quantity: Quantity,
     },
     /// Sets the quantity of a line (to take a line out, `RemoveItem`).
-    ChangeItemQuantity { sku: Sku, quantity: Quantity },
-    RemoveItem { sku: Sku },
+    ChangeItemQuantity {
+        sku: Sku,
+        quantity: Quantity,
+    },
+    RemoveItem {
+        sku: Sku,
+    },
     /// A guest signed in or registered: the cart becomes theirs.
-    AttachCartToCustomer { customer_id: CustomerId },
+    AttachCartToCustomer {
+        customer_id: CustomerId,
+    },
     /// Sent to the target cart when a guest with a cart signs in and already has
     /// one. The command side loaded the source cart's lines and chose the policy;
     /// it then sends `MarkCartMergedInto` to the source.
@@ -50,7 +57,9 @@ pub enum CartCommand {
         policy: MergePolicy,
     },
     /// Sent to the source cart once its lines went into `target_cart_id`.
-    MarkCartMergedInto { target_cart_id: CartId },
+    MarkCartMergedInto {
+        target_cart_id: CartId,
+    },
     /// The current catalog prices (at least of the cart's SKUs); lines whose price
     /// differs take the new price and are flagged.
     RefreshPrices {
@@ -66,5 +75,7 @@ pub enum CartCommand {
         payment_token: PaymentMethodToken,
         checked_out_at: DateTime<Utc>,
     },
-    AbandonCart { abandoned_at: DateTime<Utc> },
+    AbandonCart {
+        abandoned_at: DateTime<Utc>,
+    },
 }

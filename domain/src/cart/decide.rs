@@ -174,7 +174,12 @@ impl CartState {
         }
     }
 
-    fn merge(&self, source_cart_id: CartId, incoming: &[LineItem], policy: MergePolicy) -> Decision {
+    fn merge(
+        &self,
+        source_cart_id: CartId,
+        incoming: &[LineItem],
+        policy: MergePolicy,
+    ) -> Decision {
         self.ensure_open()?;
         if source_cart_id == self.id {
             return Err(CartError::CannotMergeIntoItself);

@@ -72,10 +72,7 @@ impl CartError {
 }
 
 fn list_skus(skus: &[Sku]) -> String {
-    skus.iter()
-        .map(Sku::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
+    skus.iter().map(Sku::as_str).collect::<Vec<_>>().join(", ")
 }
 
 fn list_changes(changes: &[PriceChange]) -> String {

@@ -35,6 +35,9 @@ pub struct PriceChange {
     pub new_price: Money,
 }
 
+// `CartCheckedOut` carries an address and is much larger than the rest; events are
+// built once per command and stored, so boxing it would buy nothing but noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CartEvent {
     CartOpened {
@@ -133,5 +136,103 @@ impl DomainEvent for CartEvent {
 
     fn event_version(&self) -> String {
         "1".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::super::fixtures::*;
+    use super::*;
+
+    fn one_of_each() -> Vec<CartEvent> {
+        let totals = (eur_cents(100), 1);
+        vec![
+            opened(),
+            CartEvent::ItemAdded {
+                line: line("A", 100, 1),
+                quantity_added: qty(1),
+                subtotal: totals.0,
+                item_count: totals.1,
+            },
+            CartEvent::ItemQuantityChanged {
+                line: line("A", 100, 1),
+                previous_quantity: qty(2),
+                subtotal: totals.0,
+                item_count: totals.1,
+            },
+            CartEvent::ItemRemoved {
+                line: line("B", 100, 1),
+                subtotal: totals.0,
+                item_count: totals.1,
+            },
+            CartEvent::CartAttachedToCustomer {
+                customer_id: customer(),
+            },
+            CartEvent::CartLinesMerged {
+                source_cart_id: other_cart_id(),
+                policy: MergePolicy::Merge,
+                lines: vec![line("A", 100, 1)],
+                capped_quantities: vec![],
+                dropped_skus: vec![],
+                subtotal: totals.0,
+                item_count: totals.1,
+            },
+            CartEvent::CartMergedInto {
+                target_cart_id: other_cart_id(),
+            },
+            CartEvent::PricesRefreshed {
+                changes: vec![],
+                lines: vec![line("A", 100, 1)],
+                subtotal: totals.0,
+                item_count: totals.1,
+            },
+            CartEvent::CartCheckedOut {
+                cart_id: cart_id(),
+                order_id: order_id(),
+                customer_id: None,
+                lines: vec![item("A", 100, 1)],
+                line_totals: prices(&[("A", 100)]),
+                subtotal: totals.0,
+                item_count: totals.1,
+                currency: eur(),
+                email: email(),
+                shipping_address: address(),
+                payment_token: token(),
+                checked_out_at: at(),
+            },
+            CartEvent::CartAbandoned {
+                customer_id: None,
+                subtotal: totals.0,
+                item_count: totals.1,
+                abandoned_at: at(),
+            },
+        ]
+    }
+
+    #[test]
+    fn event_types_lists_every_variant_exactly_once() {
+        let samples = one_of_each();
+        let names: BTreeSet<String> = samples.iter().map(DomainEvent::event_type).collect();
+        let listed: BTreeSet<String> = EVENT_TYPES.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(names.len(), samples.len(), "a variant is sampled twice");
+        assert_eq!(
+            listed.len(),
+            EVENT_TYPES.len(),
+            "EVENT_TYPES has a duplicate"
+        );
+        assert_eq!(names, listed);
+    }
+
+    #[test]
+    fn every_event_is_version_1_and_round_trips_through_json_under_its_type_name() {
+        for event in one_of_each() {
+            assert_eq!(event.event_version(), "1");
+            let json = serde_json::to_value(&event).unwrap();
+            let tag = json.as_object().unwrap().keys().next().unwrap().clone();
+            assert_eq!(tag, event.event_type());
+            assert_eq!(serde_json::from_value::<CartEvent>(json).unwrap(), event);
+        }
     }
 }

@@ -128,7 +128,11 @@ impl MergeOutcome {
         // `requested` is a sum of quantities, so at least 1: `line_quantity` accepts it.
         let kept = line_quantity(sku, requested.min(MAX_LINE_QUANTITY))?;
         if requested > MAX_LINE_QUANTITY {
-            match self.capped_quantities.iter_mut().find(|cap| &cap.sku == sku) {
+            match self
+                .capped_quantities
+                .iter_mut()
+                .find(|cap| &cap.sku == sku)
+            {
                 Some(cap) => cap.requested = requested,
                 None => self.capped_quantities.push(QuantityCap {
                     sku: sku.clone(),
