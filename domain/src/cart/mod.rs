@@ -46,15 +46,17 @@
 //! | open | `CheckOutCart` | checked_out | `CartCheckedOut` |
 //! | open | `AbandonCart` | abandoned | `CartAbandoned` |
 //! | open | `MarkCartMergedInto` | merged | `CartMergedInto` |
-//! | checked_out, abandoned, merged | anything | (same) | none: refused |
+//! | checked_out, abandoned, merged | anything | (same) | none: refused (`OpenCart` with `already_exists`; `MarkCartMergedInto` to the same target again records nothing) |
 //!
 //! ```text
-//!             ┌──────────── add / change / remove / attach / merge lines / refresh ───┐
-//!             ▼                                                                        │
-//! (none) ─open─► open ──────────────────────────────────────────────────────────────────┘
-//!                 │ check out ──► checked_out
-//!                 │ abandon   ──► abandoned
-//!                 │ mark merged into ──► merged
+//!                   add item, change quantity, remove item,
+//!                   attach, merge lines, refresh prices
+//!                        ┌───────────┐
+//!                        ▼           │
+//! (none) ── open ──────► open ───────┘
+//!                         ├── check out ─────────► checked_out
+//!                         ├── abandon ───────────► abandoned
+//!                         └── mark merged into ──► merged
 //! ```
 
 mod aggregate;
