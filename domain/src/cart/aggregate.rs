@@ -11,7 +11,7 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 use super::{CartCommand, CartError, CartEvent, CartLine};
-use crate::shared::{CartId, Currency, CustomerId, Money, OrderId};
+use crate::shared::{CartId, Currency, CustomerId, Money, OrderId, Sku};
 
 /// A shopping cart. `None` inside until `CartOpened`: the cart does not exist yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -139,7 +139,7 @@ impl Aggregate for Cart {
 
 impl CartState {
     /// The line of `sku`, if the cart has one.
-    pub fn line(&self, sku: &crate::shared::Sku) -> Option<&CartLine> {
+    pub fn line(&self, sku: &Sku) -> Option<&CartLine> {
         self.lines.iter().find(|line| &line.sku == sku)
     }
 

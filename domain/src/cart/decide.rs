@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::lines::{check_product_name, check_unit_price, line_quantity, totals, Totals};
+use super::lines::{
+    check_product_name, check_unit_price, line_quantity, totals, Totals, MAX_LINES,
+};
 use super::merge::merge_lines;
 use super::{
     CartCommand, CartError, CartEvent, CartLine, CartState, CartStatus, MergePolicy, PriceChange,
@@ -14,8 +16,6 @@ use crate::shared::{
     CartId, CustomerId, Email, LineItem, Money, OrderId, PaymentMethodToken, PostalAddress,
     Quantity, Sku,
 };
-
-use super::lines::MAX_LINES;
 
 type Decision = Result<Vec<CartEvent>, CartError>;
 

@@ -38,7 +38,7 @@ pub enum CartError {
     CannotMergeIntoItself,
     #[error("an empty cart cannot be checked out")]
     EmptyCart,
-    #[error("no longer available: {}; remove it from the cart to check out", list_skus(.skus))]
+    #[error("no longer available: {}; take these out of the cart to check out", list_skus(.skus))]
     ProductUnavailable { skus: Vec<Sku> },
     #[error("prices changed since they were added to the cart: {}; confirm the new prices and check out again", list_changes(.changes))]
     PricesChanged { changes: Vec<PriceChange> },

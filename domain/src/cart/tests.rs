@@ -6,7 +6,7 @@ use super::fixtures::*;
 use super::{
     Cart, CartCommand, CartError, CartEvent, CartStatus, MergePolicy, PriceChange, QuantityCap,
 };
-use crate::shared::Money;
+use crate::shared::{CartId, CustomerId, LineItem, Money};
 
 // ---- opening -------------------------------------------------------------------
 
@@ -379,13 +379,13 @@ fn refuses_to_attach_a_customer_cart_to_another_customer() {
     }
 }
 
-fn attached(customer_id: crate::shared::CustomerId) -> CartEvent {
+fn attached(customer_id: CustomerId) -> CartEvent {
     CartEvent::CartAttachedToCustomer { customer_id }
 }
 
 // ---- merging -------------------------------------------------------------------
 
-fn merge(lines: Vec<crate::shared::LineItem>, policy: MergePolicy) -> CartCommand {
+fn merge(lines: Vec<LineItem>, policy: MergePolicy) -> CartCommand {
     CartCommand::MergeCartLines {
         source_cart_id: other_cart_id(),
         lines,
@@ -507,7 +507,7 @@ fn keep_guest_policy_replaces_the_target_lines_with_the_source_lines() {
 
 #[test]
 fn keep_existing_policy_keeps_the_target_lines_even_beside_another_currency() {
-    let usd_item = crate::shared::LineItem {
+    let usd_item = LineItem {
         unit_price: Money::new(100, usd()),
         ..item("C", 0, 1)
     };
@@ -558,7 +558,7 @@ fn refuses_to_merge_a_cart_into_itself() {
 
 #[test]
 fn refuses_merged_lines_in_another_currency() {
-    let usd_item = crate::shared::LineItem {
+    let usd_item = LineItem {
         unit_price: Money::new(100, usd()),
         ..item("C", 0, 1)
     };
@@ -575,7 +575,7 @@ fn refuses_merged_lines_in_another_currency() {
 
 #[test]
 fn refuses_merged_lines_with_invalid_names_or_negative_prices() {
-    let unnamed = crate::shared::LineItem {
+    let unnamed = LineItem {
         name: String::new(),
         ..item("C", 100, 1)
     };
@@ -902,7 +902,7 @@ fn nothing_changes_after_being_merged() {
     given_cart(&[])
         .and(vec![merged_into_other()])
         .when(CartCommand::MarkCartMergedInto {
-            target_cart_id: crate::shared::CartId::new(uuid::Uuid::from_u128(7)),
+            target_cart_id: CartId::new(uuid::Uuid::from_u128(7)),
         })
         .then_expect_error(CartError::Merged {
             target_cart_id: other_cart_id(),
