@@ -6,6 +6,7 @@
 //! inside. Time and new ids arrive in commands, so every rule can be tested with
 //! given/when/then and no database.
 
+pub mod cart;
 pub mod inventory;
 pub mod payment;
 pub mod product;
