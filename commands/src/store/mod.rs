@@ -27,6 +27,7 @@ use sqlx::{PgConnection, PgPool};
 pub use cache::AggregateCache;
 
 use crate::error::StoreError;
+use crate::execute::Executed;
 use crate::metadata::CommandMetadata;
 
 /// An aggregate as of its last event.
@@ -73,7 +74,7 @@ impl Default for StoreOptions {
 /// writes (an idempotency record's answer) commits with them or not at all.
 #[async_trait::async_trait]
 pub trait AppendHook: Send + Sync {
-    async fn within(&self, tx: &mut PgConnection, head: Checkpoint) -> Result<(), sqlx::Error>;
+    async fn within(&self, tx: &mut PgConnection, executed: &Executed) -> Result<(), sqlx::Error>;
 }
 
 /// The events of aggregate type `A`: loading, caching, appending.
@@ -222,9 +223,13 @@ where
                 let mut tx = self.pool.begin().await?;
                 let written = insert.fetch_all(&mut *tx).await;
                 if let Ok(rows) = &written {
-                    if let Some(head) = last_checkpoint(rows) {
-                        hook.within(&mut tx, head).await?;
-                    }
+                    let executed = Executed {
+                        aggregate_id: aggregate_id.to_owned(),
+                        version: from.version + rows.len() as u64,
+                        head: last_checkpoint(rows),
+                        appended: rows.len(),
+                    };
+                    hook.within(&mut tx, &executed).await?;
                 }
                 if written.is_ok() {
                     tx.commit().await?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use commands::event_store::writer_options;
 use commands::{
-    execute, AggregateStore, AppendHook, CommandError, CommandMetadata, CommandOptions,
+    execute, AggregateStore, AppendHook, CommandError, CommandMetadata, CommandOptions, Executed,
     StoreOptions,
 };
 use projections::log::{Checkpoint, LogWakeups, TransactionId};
@@ -196,7 +196,7 @@ struct Marker {
 
 #[async_trait::async_trait]
 impl AppendHook for Marker {
-    async fn within(&self, tx: &mut PgConnection, head: Checkpoint) -> Result<(), sqlx::Error> {
+    async fn within(&self, tx: &mut PgConnection, executed: &Executed) -> Result<(), sqlx::Error> {
         if self.fail {
             return Err(sqlx::Error::Protocol("hook failed".into()));
         }
@@ -204,7 +204,7 @@ impl AppendHook for Marker {
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO marker VALUES ($1)")
-            .bind(head.to_string())
+            .bind(executed.head.map(|h| h.to_string()))
             .execute(&mut *tx)
             .await?;
         Ok(())
