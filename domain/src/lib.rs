@@ -6,5 +6,6 @@
 //! inside. Time and new ids arrive in commands, so every rule can be tested with
 //! given/when/then and no database.
 
+pub mod order;
 pub mod shared;
 pub mod upcasting;
