@@ -253,8 +253,8 @@ mod tests {
     use super::*;
     use crate::shared::PostalAddressFields;
 
-    /// One sample of every variant. The match below is exhaustive, so a new variant
-    /// does not compile until it gets a sample here.
+    /// One sample of every variant. The match at the end is exhaustive: a new
+    /// variant breaks the build here, next to the samples it must join.
     fn one_of_each() -> Vec<OrderEvent> {
         let eur = Currency::new("EUR").unwrap();
         let money = Money::new(100, eur);

@@ -1,7 +1,6 @@
 //! The Order aggregate: one customer's purchase from the moment a checkout places
 //! it until its last return and refund. Stream id: the
-//! [`OrderId`](crate::shared::OrderId); aggregate type
-//! `"Order"`.
+//! [`OrderId`](crate::shared::OrderId); aggregate type `"Order"`.
 //!
 //! An order is placed from a checkout with its lines (unique SKUs, one currency),
 //! and computes its own subtotal and total. The checkout process manager then
@@ -16,29 +15,35 @@
 //! # State machine
 //!
 //! ```text
-//!            PlaceOrder
-//!                │
-//!                ▼
-//!   ┌──────── placed ◄──── RecordStockReserved (not the last line),
-//!   │            │         RecordStockUnavailable (the order stays here for good)
-//!   │            │ RecordStockReserved of the last line (+ OrderFullyReserved)
-//!   │            ▼
-//!   ├──── awaiting_payment ◄── RecordPaymentAuthorized, RecordPaymentFailed
-//!   │            │ ConfirmOrder (needs an authorized payment)
-//!   │            ▼
-//!   ├──────  confirmed ◄────── CancelOrderLines (something remains to ship)
-//!   │            │ ShipOrder (something remains)    │ ShipOrder / CancelOrderLines
-//!   │            ▼                                  │ (nothing remains)
-//!   │     partially_shipped ◄── ShipOrder, CancelOrderLines (something remains)
-//!   │            │ ShipOrder / CancelOrderLines     │
-//!   │            ▼ (nothing remains)                │
-//!   │         shipped ◄─────────────────────────────┘
-//!   │            │ DeliverOrder
-//!   │            ▼
-//!   │        delivered ◄────── RequestReturn, ReceiveReturn
-//!   │ CancelOrder
-//!   ▼
-//! cancelled (final)
+//!                PlaceOrder
+//!                    │
+//!                    ▼
+//!                 placed ──────── RecordStockReserved, RecordStockUnavailable
+//!                    │            (an unavailable line keeps the order here)
+//!                    │ RecordStockReserved of the last line (OrderFullyReserved)
+//!                    ▼
+//!            awaiting_payment ─── RecordPaymentAuthorized, RecordPaymentFailed
+//!                    │
+//!                    │ ConfirmOrder (a payment is authorized)
+//!                    ▼
+//!                confirmed ────── CancelOrderLines (something remains to ship)
+//!                    │
+//!                    │ ShipOrder (something remains to ship)
+//!                    ▼
+//!            partially_shipped ── ShipOrder, CancelOrderLines (something remains)
+//!                    │
+//!                    │ ShipOrder or CancelOrderLines (nothing remains to ship);
+//!                    ▼ from confirmed directly when one shipment takes everything
+//!                 shipped
+//!                    │
+//!                    │ DeliverOrder
+//!                    ▼
+//!                delivered ────── RequestReturn, ReceiveReturn
+//!
+//! placed | awaiting_payment | confirmed ── CancelOrder ──► cancelled (final)
+//!
+//! RecordRefund: in confirmed and every later state, and in cancelled when a
+//! payment was authorized; it never changes the state.
 //! ```
 //!
 //! | state | accepted | refused (with `illegal_transition` or a specific code naming the state) |
