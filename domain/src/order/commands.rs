@@ -105,3 +105,24 @@ pub enum OrderCommand {
         lines: Vec<LineQuantity>,
     },
 }
+
+impl OrderCommand {
+    /// The command's name, for the `command` metadata key and logs.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            OrderCommand::PlaceOrder { .. } => "PlaceOrder",
+            OrderCommand::RecordStockReserved { .. } => "RecordStockReserved",
+            OrderCommand::RecordStockUnavailable { .. } => "RecordStockUnavailable",
+            OrderCommand::RecordPaymentAuthorized { .. } => "RecordPaymentAuthorized",
+            OrderCommand::RecordPaymentFailed { .. } => "RecordPaymentFailed",
+            OrderCommand::ConfirmOrder {} => "ConfirmOrder",
+            OrderCommand::ShipOrder { .. } => "ShipOrder",
+            OrderCommand::DeliverOrder { .. } => "DeliverOrder",
+            OrderCommand::CancelOrder { .. } => "CancelOrder",
+            OrderCommand::CancelOrderLines { .. } => "CancelOrderLines",
+            OrderCommand::RequestReturn { .. } => "RequestReturn",
+            OrderCommand::ReceiveReturn { .. } => "ReceiveReturn",
+            OrderCommand::RecordRefund { .. } => "RecordRefund",
+        }
+    }
+}

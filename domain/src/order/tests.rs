@@ -1623,6 +1623,7 @@ fn commands_refuse_unknown_fields() {
         "lines": [{"sku": "MUG-1", "quantity": 1, "price": 3}]}});
     assert!(serde_json::from_value::<OrderCommand>(line_extra).is_err());
     let confirm = serde_json::json!({"ConfirmOrder": {}});
+    assert_eq!(OrderCommand::ConfirmOrder {}.name(), "ConfirmOrder");
     assert_eq!(
         serde_json::from_value::<OrderCommand>(confirm).unwrap(),
         OrderCommand::ConfirmOrder {}
