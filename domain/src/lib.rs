@@ -8,6 +8,7 @@
 
 pub mod cart;
 pub mod inventory;
+pub mod order;
 pub mod payment;
 pub mod product;
 pub mod shared;

@@ -1,0 +1,333 @@
+//! The order's state (what its decisions need, and what snapshots store) and its
+//! `cqrs_es::Aggregate` implementation. Deciding is in [`decide`](super::decide);
+//! here events are only applied.
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CancelledBy, LineQuantity, OrderCommand, OrderError, OrderEvent, OrderStatus, RefundId,
+    ReturnId, ReturnLine, ShipmentId,
+};
+use crate::shared::{Currency, CustomerId, Money, OrderId, PaymentId, Quantity, Sku};
+
+/// An order stream. Empty until `OrderPlaced`: every other command is refused with
+/// `not_found` until then.
+#[derive(Default, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Order {
+    pub(super) placed: Option<PlacedOrder>,
+}
+
+impl Order {
+    /// The order as far as the applied events tell, or `None` before it is placed.
+    pub fn placed(&self) -> Option<&PlacedOrder> {
+        self.placed.as_ref()
+    }
+
+    pub fn status(&self) -> Option<OrderStatus> {
+        self.placed.as_ref().map(|order| order.status)
+    }
+}
+
+/// The state of a placed order.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PlacedOrder {
+    pub order_id: OrderId,
+    pub customer_id: Option<CustomerId>,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    /// In the order they were placed in; SKUs are unique.
+    pub lines: Vec<OrderLine>,
+    /// Subtotal plus shipping, as placed.
+    pub total: Money,
+    /// `total` minus the value of every line cancellation.
+    pub total_after_cancellations: Money,
+    pub payment: Option<AuthorizedPayment>,
+    /// Payments the gateway refused; kept so a redelivered failure is recognised.
+    pub failed_payments: Vec<PaymentId>,
+    pub shipments: Vec<ShipmentId>,
+    pub returns: Vec<ReturnRecord>,
+    pub refunds: Vec<RefundRecord>,
+    pub refunded_total: Money,
+    pub cancellation: Option<Cancellation>,
+}
+
+/// One line and what has happened to its quantity. Invariants (checked by the
+/// property tests): `shipped + cancelled <= ordered`,
+/// `returned <= return_requested <= shipped`, `refunded <= ordered`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct OrderLine {
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price: Money,
+    pub ordered: Quantity,
+    pub stock: StockOutcome,
+    pub shipped: u32,
+    pub cancelled: u32,
+    pub return_requested: u32,
+    pub returned: u32,
+    /// Units named by refunds' lines.
+    pub refunded: u32,
+}
+
+impl OrderLine {
+    /// Ordered, and neither shipped nor cancelled.
+    pub fn unshipped(&self) -> u32 {
+        self.ordered
+            .get()
+            .saturating_sub(self.shipped)
+            .saturating_sub(self.cancelled)
+    }
+
+    /// Delivered (everything shipped is, once the order is delivered) and not yet
+    /// asked back.
+    pub fn returnable(&self) -> u32 {
+        self.shipped.saturating_sub(self.return_requested)
+    }
+
+    pub fn refundable_units(&self) -> u32 {
+        self.ordered.get().saturating_sub(self.refunded)
+    }
+}
+
+/// What inventory answered for a line. Final once recorded: inventory reserves a
+/// line's whole quantity or none of it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StockOutcome {
+    Pending,
+    Reserved,
+    Unavailable,
+}
+
+impl StockOutcome {
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            StockOutcome::Pending => "pending",
+            StockOutcome::Reserved => "reserved",
+            StockOutcome::Unavailable => "unavailable",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct AuthorizedPayment {
+    pub payment_id: PaymentId,
+    pub amount: Money,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReturnRecord {
+    pub return_id: ReturnId,
+    pub lines: Vec<ReturnLine>,
+    pub return_value: Money,
+    pub received: bool,
+}
+
+/// A recorded refund, kept whole so that a repeat can be told from a reused id.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RefundRecord {
+    pub refund_id: RefundId,
+    pub payment_id: PaymentId,
+    pub amount: Money,
+    pub lines: Vec<LineQuantity>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Cancellation {
+    pub reason: String,
+    pub cancelled_by: CancelledBy,
+}
+
+impl Aggregate for Order {
+    const TYPE: &'static str = "Order";
+    type Command = OrderCommand;
+    type Event = OrderEvent;
+    type Error = OrderError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        // Decide on the state as loaded, then write: the sink applies each event as
+        // it is written, so deciding while writing would see half a result.
+        let events = self.decide(command)?;
+        for event in events {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        if let OrderEvent::OrderPlaced {
+            order_id,
+            customer_id,
+            lines,
+            currency,
+            total,
+            ..
+        } = event
+        {
+            self.placed = Some(PlacedOrder {
+                order_id,
+                customer_id,
+                status: OrderStatus::Placed,
+                currency,
+                lines: lines
+                    .into_iter()
+                    .map(|line| OrderLine {
+                        sku: line.sku,
+                        name: line.name,
+                        unit_price: line.unit_price,
+                        ordered: line.quantity,
+                        stock: StockOutcome::Pending,
+                        shipped: 0,
+                        cancelled: 0,
+                        return_requested: 0,
+                        returned: 0,
+                        refunded: 0,
+                    })
+                    .collect(),
+                total,
+                total_after_cancellations: total,
+                payment: None,
+                failed_payments: Vec::new(),
+                shipments: Vec::new(),
+                returns: Vec::new(),
+                refunds: Vec::new(),
+                refunded_total: Money::zero(currency),
+                cancellation: None,
+            });
+        } else if let Some(order) = self.placed.as_mut() {
+            order.apply(event);
+        }
+    }
+}
+
+impl PlacedOrder {
+    fn line_mut(&mut self, sku: &Sku) -> Option<&mut OrderLine> {
+        self.lines.iter_mut().find(|line| &line.sku == sku)
+    }
+
+    fn apply(&mut self, event: OrderEvent) {
+        match event {
+            // Handled by `Order::apply`; a second one cannot have been decided.
+            OrderEvent::OrderPlaced { .. } => {}
+            OrderEvent::OrderStockReserved { sku, .. } => {
+                if let Some(line) = self.line_mut(&sku) {
+                    line.stock = StockOutcome::Reserved;
+                }
+            }
+            OrderEvent::OrderFullyReserved { .. } => self.status = OrderStatus::AwaitingPayment,
+            OrderEvent::OrderStockUnavailable { sku, .. } => {
+                if let Some(line) = self.line_mut(&sku) {
+                    line.stock = StockOutcome::Unavailable;
+                }
+            }
+            OrderEvent::OrderPaymentAuthorized {
+                payment_id, amount, ..
+            } => self.payment = Some(AuthorizedPayment { payment_id, amount }),
+            OrderEvent::OrderPaymentFailed { payment_id, .. } => {
+                self.failed_payments.push(payment_id)
+            }
+            OrderEvent::OrderConfirmed { .. } => self.status = OrderStatus::Confirmed,
+            OrderEvent::OrderShipped {
+                shipment_id,
+                lines,
+                status_after,
+                ..
+            } => {
+                for shipped in lines {
+                    if let Some(line) = self.line_mut(&shipped.sku) {
+                        line.shipped = shipped.shipped_after;
+                    }
+                }
+                self.shipments.push(shipment_id);
+                self.status = status_after;
+            }
+            OrderEvent::OrderDelivered { .. } => self.status = OrderStatus::Delivered,
+            OrderEvent::OrderCancelled {
+                reason,
+                cancelled_by,
+                ..
+            } => {
+                self.status = OrderStatus::Cancelled;
+                self.cancellation = Some(Cancellation {
+                    reason,
+                    cancelled_by,
+                });
+            }
+            OrderEvent::OrderLinesCancelled {
+                lines,
+                order_total_after,
+                status_after,
+                ..
+            } => {
+                for cancelled in lines {
+                    if let Some(line) = self.line_mut(&cancelled.sku) {
+                        line.cancelled = cancelled.cancelled_after;
+                    }
+                }
+                self.total_after_cancellations = order_total_after;
+                self.status = status_after;
+            }
+            OrderEvent::OrderReturnRequested {
+                return_id,
+                lines,
+                return_value,
+                ..
+            } => {
+                for returned in &lines {
+                    if let Some(line) = self.line_mut(&returned.sku) {
+                        line.return_requested = line
+                            .return_requested
+                            .saturating_add(returned.quantity.get());
+                    }
+                }
+                self.returns.push(ReturnRecord {
+                    return_id,
+                    lines,
+                    return_value,
+                    received: false,
+                });
+            }
+            OrderEvent::OrderReturnReceived {
+                return_id, lines, ..
+            } => {
+                for returned in &lines {
+                    if let Some(line) = self.line_mut(&returned.sku) {
+                        line.returned = line.returned.saturating_add(returned.quantity.get());
+                    }
+                }
+                if let Some(record) = self.returns.iter_mut().find(|r| r.return_id == return_id) {
+                    record.received = true;
+                }
+            }
+            OrderEvent::OrderRefundRecorded {
+                refund_id,
+                payment_id,
+                amount,
+                lines,
+                refunded_total,
+                ..
+            } => {
+                for refunded in &lines {
+                    if let Some(line) = self.line_mut(&refunded.sku) {
+                        line.refunded = line.refunded.saturating_add(refunded.quantity.get());
+                    }
+                }
+                self.refunds.push(RefundRecord {
+                    refund_id,
+                    payment_id,
+                    amount,
+                    lines,
+                });
+                self.refunded_total = refunded_total;
+            }
+        }
+    }
+}

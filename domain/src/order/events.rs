@@ -1,0 +1,444 @@
+//! The facts of an order's life. Each carries the order id, the customer id (for
+//! readers that filter by customer) and the resulting figures, so no projector
+//! recomputes totals or remaining quantities, or looks up another aggregate.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use super::{CancelledBy, LineQuantity, OrderStatus, RefundId, ReturnId, ShipmentId};
+use crate::shared::{
+    CartId, Currency, CustomerId, Email, Money, OrderId, PaymentId, PostalAddress, Quantity, Sku,
+};
+
+/// A line as placed, with the total the order computed for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacedLine {
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    /// `unit_price × quantity`.
+    pub line_total: Money,
+}
+
+/// A line of a shipment and where the line stands after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippedLine {
+    pub sku: Sku,
+    pub name: String,
+    /// Shipped in this shipment.
+    pub quantity: Quantity,
+    /// Shipped of this line in all shipments so far, this one included.
+    pub shipped_after: u32,
+    /// Ordered minus shipped minus cancelled, after this shipment.
+    pub remaining_to_ship: u32,
+}
+
+/// A cancelled quantity of a line, its value, and where the line stands after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelledLine {
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price: Money,
+    /// Cancelled now; this much stock is no longer needed.
+    pub quantity: Quantity,
+    /// `unit_price × quantity`: what this line adds to the refund.
+    pub amount: Money,
+    /// Cancelled of this line so far, this cancellation included.
+    pub cancelled_after: u32,
+    pub remaining_to_ship: u32,
+}
+
+/// A line of a return and its value at the price paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLine {
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    /// `unit_price × quantity`.
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OrderEvent {
+    OrderPlaced {
+        order_id: OrderId,
+        cart_id: CartId,
+        customer_id: Option<CustomerId>,
+        email: Email,
+        shipping_address: PostalAddress,
+        lines: Vec<PlacedLine>,
+        currency: Currency,
+        subtotal: Money,
+        shipping_cost: Money,
+        total: Money,
+        placed_at: DateTime<Utc>,
+    },
+    OrderStockReserved {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        sku: Sku,
+        quantity: Quantity,
+        /// Lines still waiting for a reservation after this one.
+        lines_awaiting_stock: u32,
+    },
+    /// Emitted with the `OrderStockReserved` of the last line: the order now
+    /// awaits payment of `total`.
+    OrderFullyReserved {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        total: Money,
+    },
+    OrderStockUnavailable {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        sku: Sku,
+        quantity: Quantity,
+    },
+    OrderPaymentAuthorized {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        payment_id: PaymentId,
+        amount: Money,
+    },
+    OrderPaymentFailed {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        payment_id: PaymentId,
+        reason: String,
+    },
+    OrderConfirmed {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        payment_id: PaymentId,
+        total: Money,
+    },
+    OrderShipped {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        shipment_id: ShipmentId,
+        lines: Vec<ShippedLine>,
+        carrier: String,
+        tracking_number: String,
+        shipped_at: DateTime<Utc>,
+        /// Nothing remains to ship.
+        fully_shipped: bool,
+        /// `partially_shipped` or `shipped`.
+        status_after: OrderStatus,
+    },
+    OrderDelivered {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        /// Delivered quantity per line (lines of which something shipped).
+        lines: Vec<LineQuantity>,
+        delivered_at: DateTime<Utc>,
+    },
+    OrderCancelled {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        reason: String,
+        cancelled_by: CancelledBy,
+        status_before: OrderStatus,
+        /// Reserved quantities that inventory must release.
+        release_stock: Vec<LineQuantity>,
+        /// The authorized payment, if any, and the amount it authorized.
+        payment_id: Option<PaymentId>,
+        amount_authorized: Option<Money>,
+        /// What the customer gets back: the order's value not yet cancelled or
+        /// refunded (zero without a payment).
+        amount_to_release: Money,
+    },
+    OrderLinesCancelled {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        lines: Vec<CancelledLine>,
+        reason: String,
+        payment_id: Option<PaymentId>,
+        /// Sum of the lines' amounts.
+        amount_to_refund: Money,
+        /// The order total minus every line cancellation so far.
+        order_total_after: Money,
+        /// Unchanged, or `shipped` when nothing remains to ship.
+        status_after: OrderStatus,
+    },
+    OrderReturnRequested {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        return_id: ReturnId,
+        lines: Vec<ReturnLine>,
+        reason: String,
+        /// Sum of the lines' amounts.
+        return_value: Money,
+    },
+    OrderReturnReceived {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        return_id: ReturnId,
+        lines: Vec<ReturnLine>,
+        return_value: Money,
+    },
+    OrderRefundRecorded {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        refund_id: RefundId,
+        payment_id: PaymentId,
+        amount: Money,
+        lines: Vec<LineQuantity>,
+        /// All refunds of the order so far, this one included.
+        refunded_total: Money,
+        /// What may still be refunded: amount authorized minus `refunded_total`.
+        refundable_remaining: Money,
+    },
+}
+
+/// Every event type of the Order aggregate, as stored in the `event_type` column.
+pub const EVENT_TYPES: &[&str] = &[
+    "OrderPlaced",
+    "OrderStockReserved",
+    "OrderFullyReserved",
+    "OrderStockUnavailable",
+    "OrderPaymentAuthorized",
+    "OrderPaymentFailed",
+    "OrderConfirmed",
+    "OrderShipped",
+    "OrderDelivered",
+    "OrderCancelled",
+    "OrderLinesCancelled",
+    "OrderReturnRequested",
+    "OrderReturnReceived",
+    "OrderRefundRecorded",
+];
+
+impl OrderEvent {
+    /// The variant name; `event_type()` without the allocation.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            OrderEvent::OrderPlaced { .. } => "OrderPlaced",
+            OrderEvent::OrderStockReserved { .. } => "OrderStockReserved",
+            OrderEvent::OrderFullyReserved { .. } => "OrderFullyReserved",
+            OrderEvent::OrderStockUnavailable { .. } => "OrderStockUnavailable",
+            OrderEvent::OrderPaymentAuthorized { .. } => "OrderPaymentAuthorized",
+            OrderEvent::OrderPaymentFailed { .. } => "OrderPaymentFailed",
+            OrderEvent::OrderConfirmed { .. } => "OrderConfirmed",
+            OrderEvent::OrderShipped { .. } => "OrderShipped",
+            OrderEvent::OrderDelivered { .. } => "OrderDelivered",
+            OrderEvent::OrderCancelled { .. } => "OrderCancelled",
+            OrderEvent::OrderLinesCancelled { .. } => "OrderLinesCancelled",
+            OrderEvent::OrderReturnRequested { .. } => "OrderReturnRequested",
+            OrderEvent::OrderReturnReceived { .. } => "OrderReturnReceived",
+            OrderEvent::OrderRefundRecorded { .. } => "OrderRefundRecorded",
+        }
+    }
+}
+
+impl DomainEvent for OrderEvent {
+    fn event_type(&self) -> String {
+        self.name().to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::TimeZone;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::shared::PostalAddressFields;
+
+    /// One sample of every variant. The match at the end is exhaustive: a new
+    /// variant breaks the build here, next to the samples it must join.
+    fn one_of_each() -> Vec<OrderEvent> {
+        let eur = Currency::new("EUR").unwrap();
+        let money = Money::new(100, eur);
+        let order_id = OrderId::new(Uuid::nil());
+        let sku = Sku::new("SKU-1").unwrap();
+        let quantity = Quantity::new(1).unwrap();
+        let at = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let line = LineQuantity {
+            sku: sku.clone(),
+            quantity,
+        };
+        let return_line = ReturnLine {
+            sku: sku.clone(),
+            name: "Mug".into(),
+            unit_price: money,
+            quantity,
+            amount: money,
+        };
+        let payment_id = PaymentId::new(Uuid::nil());
+        let samples = vec![
+            OrderEvent::OrderPlaced {
+                order_id,
+                cart_id: CartId::new(Uuid::nil()),
+                customer_id: None,
+                email: Email::new("a@b.co").unwrap(),
+                shipping_address: PostalAddress::new(PostalAddressFields {
+                    name: "A".into(),
+                    line1: "B".into(),
+                    line2: None,
+                    city: "C".into(),
+                    postal_code: "D".into(),
+                    region: None,
+                    country: "DE".into(),
+                })
+                .unwrap(),
+                lines: vec![],
+                currency: eur,
+                subtotal: money,
+                shipping_cost: money,
+                total: money,
+                placed_at: at,
+            },
+            OrderEvent::OrderStockReserved {
+                order_id,
+                customer_id: None,
+                sku: sku.clone(),
+                quantity,
+                lines_awaiting_stock: 0,
+            },
+            OrderEvent::OrderFullyReserved {
+                order_id,
+                customer_id: None,
+                total: money,
+            },
+            OrderEvent::OrderStockUnavailable {
+                order_id,
+                customer_id: None,
+                sku: sku.clone(),
+                quantity,
+            },
+            OrderEvent::OrderPaymentAuthorized {
+                order_id,
+                customer_id: None,
+                payment_id,
+                amount: money,
+            },
+            OrderEvent::OrderPaymentFailed {
+                order_id,
+                customer_id: None,
+                payment_id,
+                reason: "declined".into(),
+            },
+            OrderEvent::OrderConfirmed {
+                order_id,
+                customer_id: None,
+                payment_id,
+                total: money,
+            },
+            OrderEvent::OrderShipped {
+                order_id,
+                customer_id: None,
+                shipment_id: ShipmentId::new(Uuid::nil()),
+                lines: vec![],
+                carrier: "DHL".into(),
+                tracking_number: "1".into(),
+                shipped_at: at,
+                fully_shipped: true,
+                status_after: OrderStatus::Shipped,
+            },
+            OrderEvent::OrderDelivered {
+                order_id,
+                customer_id: None,
+                lines: vec![line.clone()],
+                delivered_at: at,
+            },
+            OrderEvent::OrderCancelled {
+                order_id,
+                customer_id: None,
+                reason: "r".into(),
+                cancelled_by: CancelledBy::Admin,
+                status_before: OrderStatus::Placed,
+                release_stock: vec![],
+                payment_id: None,
+                amount_authorized: None,
+                amount_to_release: money,
+            },
+            OrderEvent::OrderLinesCancelled {
+                order_id,
+                customer_id: None,
+                lines: vec![],
+                reason: "r".into(),
+                payment_id: None,
+                amount_to_refund: money,
+                order_total_after: money,
+                status_after: OrderStatus::Confirmed,
+            },
+            OrderEvent::OrderReturnRequested {
+                order_id,
+                customer_id: None,
+                return_id: ReturnId::new(Uuid::nil()),
+                lines: vec![return_line.clone()],
+                reason: "r".into(),
+                return_value: money,
+            },
+            OrderEvent::OrderReturnReceived {
+                order_id,
+                customer_id: None,
+                return_id: ReturnId::new(Uuid::nil()),
+                lines: vec![return_line],
+                return_value: money,
+            },
+            OrderEvent::OrderRefundRecorded {
+                order_id,
+                customer_id: None,
+                refund_id: RefundId::new(Uuid::nil()),
+                payment_id,
+                amount: money,
+                lines: vec![line],
+                refunded_total: money,
+                refundable_remaining: money,
+            },
+        ];
+        for sample in &samples {
+            match sample {
+                OrderEvent::OrderPlaced { .. }
+                | OrderEvent::OrderStockReserved { .. }
+                | OrderEvent::OrderFullyReserved { .. }
+                | OrderEvent::OrderStockUnavailable { .. }
+                | OrderEvent::OrderPaymentAuthorized { .. }
+                | OrderEvent::OrderPaymentFailed { .. }
+                | OrderEvent::OrderConfirmed { .. }
+                | OrderEvent::OrderShipped { .. }
+                | OrderEvent::OrderDelivered { .. }
+                | OrderEvent::OrderCancelled { .. }
+                | OrderEvent::OrderLinesCancelled { .. }
+                | OrderEvent::OrderReturnRequested { .. }
+                | OrderEvent::OrderReturnReceived { .. }
+                | OrderEvent::OrderRefundRecorded { .. } => {}
+            }
+        }
+        samples
+    }
+
+    #[test]
+    fn event_types_lists_every_variant_exactly_once() {
+        let samples = one_of_each();
+        let types: BTreeSet<String> = samples.iter().map(DomainEvent::event_type).collect();
+        let listed: BTreeSet<String> = EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect();
+        assert_eq!(types.len(), samples.len(), "two samples share a type");
+        assert_eq!(
+            listed.len(),
+            EVENT_TYPES.len(),
+            "EVENT_TYPES has a duplicate"
+        );
+        assert_eq!(types, listed);
+    }
+
+    #[test]
+    fn every_event_is_version_1_and_round_trips_under_its_type_name() {
+        for event in one_of_each() {
+            assert_eq!(event.event_version(), "1");
+            let json = serde_json::to_value(&event).unwrap();
+            assert!(json.get(event.name()).is_some(), "{json}");
+            assert_eq!(serde_json::from_value::<OrderEvent>(json).unwrap(), event);
+        }
+    }
+}
