@@ -15,7 +15,7 @@
 //! give it a test (the old JSON, upcast, must deserialize into today's event enum;
 //! the current version must pass unchanged), add the event to the
 //! `every_chain_ends_at_the_current_version` test, and record both versions in the
-//! aggregate's event catalog under `docs/` (e.g. `docs/events-product.md`).
+//! event catalog, `docs/events.md`.
 
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use serde_json::{Map, Value};

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use commands::event_store::{self, writer_options};
+use commands::event_store;
 use commands::CommandMetadata;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
 use cqrs_es::AggregateError;
@@ -13,15 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::support::{Tally, WouldGoNegative};
-
-async fn write_pool(options: PgConnectOptions) -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(3)
-        .connect_with(writer_options(options))
-        .await
-        .unwrap()
-}
+use crate::support::{write_pool, Tally, WouldGoNegative};
 
 /// The columns the store adds to what postgres-es writes.
 #[derive(Debug, sqlx::FromRow)]

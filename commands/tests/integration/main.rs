@@ -5,3 +5,4 @@
 mod event_store;
 mod store;
 mod support;
+mod upcasting;

@@ -1,8 +1,11 @@
 //! What the write side's tests share: a minimal aggregate and a writer pool.
 
+use commands::event_store::writer_options;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
 
 /// A minimal aggregate: a running total that refuses to go negative.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -51,4 +54,13 @@ impl Aggregate for Tally {
     fn apply(&mut self, TallyEvent::Added { amount }: TallyEvent) {
         self.total += amount;
     }
+}
+
+/// A small pool of writer connections (tests share the server's 100 connections).
+pub async fn write_pool(options: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(3)
+        .connect_with(writer_options(options))
+        .await
+        .unwrap()
 }
