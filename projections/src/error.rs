@@ -61,6 +61,11 @@ pub enum Error {
 
     #[error("unknown projector {0}")]
     UnknownProjector(String),
+
+    /// A list's `cursor` that no page of this list handed out (garbled, truncated,
+    /// or from another list): the caller's mistake, a 400 for the API.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
 }
 
 impl Error {

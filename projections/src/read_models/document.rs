@@ -1,0 +1,471 @@
+//! The one mechanism behind every document read model: a table with one row per
+//! aggregate, holding the aggregate's whole view as `doc jsonb`, a few typed columns
+//! copied out of it for filters and ordering, and the `position` and `updated_at`
+//! of the last event folded in.
+//!
+//! A [`View`] says what differs from one read model to the next: its table, how an
+//! event is keyed, how an event changes the view (a pure function), and which
+//! columns to copy out. [`DocumentProjection`] does the rest, with a fixed number of
+//! statements per batch whatever its size:
+//!
+//! 1. keep only the events of the view's aggregate type, judged by
+//!    `aggregate_type` before any JSON is parsed, and group them by key;
+//! 2. load the current rows of those keys in one `SELECT … WHERE key = ANY($1)`;
+//! 3. fold each stream's events onto its row in memory, in stream order;
+//! 4. write every changed row back in one upsert (`json_populate_recordset`).
+//!
+//! What must stay true:
+//! - A stream's events are folded in `sequence` order, each exactly once. The
+//!   runtime applies every batch once; on top of that, an event at or below the
+//!   view's `version` is recognised as folded already and passed over.
+//! - The reader delivers the log in `(transaction_id, global_position)` order,
+//!   which is not always a stream's order: a transaction that took its id early can
+//!   append sequence 6 after another appended sequence 5 and commit first. When a
+//!   stream's next event is missing from a batch, the missing ones are read
+//!   straight from the `events` table (they are committed: an event is only
+//!   appended after its predecessor is visible), folded in order, and passed over
+//!   when the reader delivers them later. Normal operation never needs that read.
+//! - A view never recomputes business figures: events carry them.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::log::RecordedEvent;
+use crate::runtime::PostgresProjection;
+use crate::Error;
+
+/// Where an event sits: what a fold may stamp on a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventContext {
+    pub global_position: i64,
+    /// The event's number in its stream: the view's `version` after it.
+    pub sequence: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl EventContext {
+    pub fn of(event: &RecordedEvent) -> Self {
+        EventContext {
+            global_position: event.global_position,
+            sequence: event.sequence,
+            recorded_at: event.recorded_at,
+        }
+    }
+}
+
+/// What the key column holds, and so how an `aggregate_id` becomes a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A `uuid` column; ids are normalised to the lower-case hyphenated form that
+    /// PostgreSQL prints, so rows loaded back match the events' keys.
+    Uuid,
+    /// A `text` column, keyed by the aggregate id as it is.
+    Text,
+}
+
+impl KeyKind {
+    fn sql_type(self) -> &'static str {
+        match self {
+            KeyKind::Uuid => "uuid",
+            KeyKind::Text => "text",
+        }
+    }
+
+    /// The key of the row an event with this `aggregate_id` belongs to.
+    pub fn key_of(self, aggregate_id: &str) -> Result<String, String> {
+        match self {
+            KeyKind::Uuid => Uuid::parse_str(aggregate_id)
+                .map(|id| id.to_string())
+                .map_err(|e| format!("aggregate id {aggregate_id:?} is not a UUID: {e}")),
+            KeyKind::Text => Ok(aggregate_id.to_owned()),
+        }
+    }
+}
+
+/// One read model's shape: a view of one aggregate, folded from its events.
+pub trait View: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'static {
+    /// The projector's name (its checkpoint row). Never rename one that has run.
+    const PROJECTOR: &'static str;
+    /// The aggregate type whose events this view folds; all others are ignored.
+    const AGGREGATE_TYPE: &'static str;
+    const TABLE: &'static str;
+    /// The primary key column; one row per stream.
+    const KEY_COLUMN: &'static str;
+    const KEY_KIND: KeyKind;
+    /// The typed columns [`View::columns`] fills, the key column among them.
+    /// `doc`, `position` and `updated_at` are written by the projection itself.
+    const COLUMNS: &'static [&'static str];
+
+    /// The aggregate's event enum, as stored (after upcasting).
+    type Event: DeserializeOwned;
+    /// The typed columns of a row: serializes to an object with exactly the fields
+    /// named in [`View::COLUMNS`].
+    type Columns<'a>: Serialize
+    where
+        Self: 'a;
+
+    /// The view after `event`: pure, no I/O. `None` is a stream without a view yet.
+    /// An event the view cannot take (anything but the creating event on an empty
+    /// stream, say) is an error that stops the projector.
+    fn fold(view: Option<Self>, event: Self::Event, at: &EventContext) -> Result<Self, String>;
+
+    /// The sequence of the last event folded in.
+    fn version(&self) -> i64;
+
+    fn columns(&self) -> Self::Columns<'_>;
+}
+
+/// The view of a stream that does not have one yet: the error every non-creating
+/// event meets on an empty stream.
+pub fn existing<V>(view: Option<V>, event: &str) -> Result<V, String> {
+    view.ok_or_else(|| format!("{event} for a stream that has no creating event before it"))
+}
+
+/// The creating event of a stream that already has a view.
+pub fn created_twice<V>(view: &Option<V>, event: &str) -> Result<(), String> {
+    match view {
+        Some(_) => Err(format!("{event} for a stream that already exists")),
+        None => Ok(()),
+    }
+}
+
+/// The payload of `event` as today's event enum: older shapes go through
+/// [`domain::upcasting::upcast`] first. Payloads no upcaster applies to (nearly
+/// all) are parsed straight from the text, skipping the generic JSON tree.
+pub fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, Error> {
+    let decode_error = |reason: String| Error::Decode {
+        global_position: event.global_position,
+        event_type: event.event_type.clone(),
+        reason,
+    };
+    let needs_upcasting = domain::upcasting::UPCASTERS.iter().any(|step| {
+        step.event_type == event.event_type && step.from_version == event.event_version
+    });
+    if !needs_upcasting {
+        return serde_json::from_str(&event.payload).map_err(|e| decode_error(e.to_string()));
+    }
+    let stored: serde_json::Value =
+        serde_json::from_str(&event.payload).map_err(|e| decode_error(e.to_string()))?;
+    let (_, current) = domain::upcasting::upcast(&event.event_type, &event.event_version, stored);
+    serde_json::from_value(current).map_err(|e| decode_error(e.to_string()))
+}
+
+/// A view with the position and time of the last event folded into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folded<V> {
+    pub view: V,
+    pub position: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Folds one stream's `events` onto its current view, in sequence order, passing
+/// over events already folded. `None` when no event was new. Pure.
+///
+/// The events must follow the view's version without a gap (sequence
+/// `version + 1`, `+ 2`, …); a gap is an error naming the missing sequence.
+pub fn fold_stream<V: View>(
+    current: Option<V>,
+    events: &[&RecordedEvent],
+) -> Result<Option<Folded<V>>, Error> {
+    let mut ordered: Vec<&RecordedEvent> = events.to_vec();
+    ordered.sort_by_key(|event| event.sequence);
+    let mut version = current.as_ref().map_or(0, V::version);
+    let mut view = current;
+    let mut last = None;
+    for event in ordered {
+        if event.sequence <= version {
+            continue;
+        }
+        if event.sequence != version + 1 {
+            return Err(rejected::<V>(
+                event,
+                &format!("sequence {} is missing from the log", version + 1),
+            ));
+        }
+        let context = EventContext::of(event);
+        let payload = decode::<V::Event>(event)?;
+        let folded = V::fold(view, payload, &context).map_err(|e| rejected::<V>(event, &e))?;
+        version = event.sequence;
+        view = Some(folded);
+        last = Some(context);
+    }
+    Ok(match (view, last) {
+        (Some(view), Some(last)) => Some(Folded {
+            view,
+            position: last.global_position,
+            updated_at: last.recorded_at,
+        }),
+        _ => None,
+    })
+}
+
+fn rejected<V: View>(event: &RecordedEvent, reason: &str) -> Error {
+    Error::Rejected(format!(
+        "{projector}: cannot fold {event_type} (position {position}, {aggregate_type} {aggregate_id} #{sequence}): {reason}",
+        projector = V::PROJECTOR,
+        event_type = event.event_type,
+        position = event.global_position,
+        aggregate_type = event.aggregate_type,
+        aggregate_id = event.aggregate_id,
+        sequence = event.sequence,
+    ))
+}
+
+/// The events of one stream in a batch, plus any read from the log to fill a gap.
+struct Stream<'a> {
+    aggregate_id: &'a str,
+    events: Vec<Cow<'a, RecordedEvent>>,
+}
+
+impl Stream<'_> {
+    /// `(after, up_to)` when the events above `version` do not follow it without a
+    /// gap: the sequences the log must supply.
+    fn gap(&self, version: i64) -> Option<(i64, i64)> {
+        let mut sequences: Vec<i64> = self
+            .events
+            .iter()
+            .map(|event| event.sequence)
+            .filter(|sequence| *sequence > version)
+            .collect();
+        sequences.sort_unstable();
+        sequences.dedup();
+        let up_to = *sequences.last()?;
+        let contiguous = up_to - version == sequences.len() as i64;
+        (!contiguous).then_some((version, up_to))
+    }
+}
+
+/// Sequences `after < sequence <= up_to` of a stream, to be read from the log.
+struct Gap<'a> {
+    key: String,
+    aggregate_id: &'a str,
+    after: i64,
+    up_to: i64,
+}
+
+/// One row as the upsert reads it through `json_populate_recordset`.
+#[derive(Serialize)]
+struct Row<'a, V: View> {
+    #[serde(flatten)]
+    columns: V::Columns<'a>,
+    doc: &'a V,
+    position: i64,
+    updated_at: DateTime<Utc>,
+}
+
+/// `folded` as the JSON array of rows the upsert reads.
+fn encode_rows<V: View>(folded: &[Folded<V>]) -> Result<String, Error> {
+    let rows: Vec<Row<'_, V>> = folded
+        .iter()
+        .map(|row| Row {
+            columns: row.view.columns(),
+            doc: &row.view,
+            position: row.position,
+            updated_at: row.updated_at,
+        })
+        .collect();
+    serde_json::to_string(&rows)
+        .map_err(|e| Error::Rejected(format!("{}: cannot encode rows: {e}", V::PROJECTOR)))
+}
+
+/// The [`PostgresProjection`] of any [`View`].
+pub struct DocumentProjection<V> {
+    select_sql: String,
+    upsert_sql: String,
+    reset_sql: String,
+    view: PhantomData<fn() -> V>,
+}
+
+impl<V: View> Default for DocumentProjection<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V: View> DocumentProjection<V> {
+    pub fn new() -> Self {
+        let (table, key) = (V::TABLE, V::KEY_COLUMN);
+        let select_sql = format!(
+            "SELECT {key}::text, doc FROM {table} WHERE {key} = ANY($1::text[]::{key_type}[])",
+            key_type = V::KEY_KIND.sql_type(),
+        );
+        let columns = V::COLUMNS.join(", ");
+        let updates: Vec<String> = V::COLUMNS
+            .iter()
+            .filter(|column| **column != key)
+            .chain(&["doc", "position", "updated_at"])
+            .map(|column| format!("{column} = EXCLUDED.{column}"))
+            .collect();
+        let upsert_sql = format!(
+            "INSERT INTO {table} ({columns}, doc, position, updated_at)
+             SELECT {columns}, doc, position, updated_at
+               FROM json_populate_recordset(NULL::{table}, $1::json)
+             ON CONFLICT ({key}) DO UPDATE SET {updates}",
+            updates = updates.join(", "),
+        );
+        DocumentProjection {
+            select_sql,
+            upsert_sql,
+            reset_sql: format!("TRUNCATE {table}"),
+            view: PhantomData,
+        }
+    }
+
+    /// The current views of `keys`, in one statement.
+    async fn load(
+        &self,
+        tx: &mut PgConnection,
+        keys: Vec<&str>,
+    ) -> Result<HashMap<String, V>, Error> {
+        let rows: Vec<(String, Json<V>)> = sqlx::query_as(&self.select_sql)
+            .bind(keys)
+            .fetch_all(tx)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, Json(view))| (key, view))
+            .collect())
+    }
+}
+
+#[async_trait]
+impl<V: View> PostgresProjection for DocumentProjection<V> {
+    fn name(&self) -> &str {
+        V::PROJECTOR
+    }
+
+    async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {
+        let mut streams: BTreeMap<String, Stream<'_>> = BTreeMap::new();
+        for event in events
+            .iter()
+            .filter(|event| event.aggregate_type == V::AGGREGATE_TYPE)
+        {
+            let key = V::KEY_KIND
+                .key_of(&event.aggregate_id)
+                .map_err(|reason| rejected::<V>(event, &reason))?;
+            streams
+                .entry(key)
+                .or_insert_with(|| Stream {
+                    aggregate_id: &event.aggregate_id,
+                    events: Vec::new(),
+                })
+                .events
+                .push(Cow::Borrowed(event));
+        }
+        if streams.is_empty() {
+            return Ok(());
+        }
+
+        let mut current = self
+            .load(&mut *tx, streams.keys().map(String::as_str).collect())
+            .await?;
+
+        let gaps: Vec<Gap<'_>> = streams
+            .iter()
+            .filter_map(|(key, stream)| {
+                let version = current.get(key).map_or(0, V::version);
+                let (after, up_to) = stream.gap(version)?;
+                Some(Gap {
+                    key: key.clone(),
+                    aggregate_id: stream.aggregate_id,
+                    after,
+                    up_to,
+                })
+            })
+            .collect();
+        if !gaps.is_empty() {
+            let missing = read_stream_ranges(&mut *tx, V::AGGREGATE_TYPE, &gaps).await?;
+            let by_aggregate_id: HashMap<&str, &str> = gaps
+                .iter()
+                .map(|gap| (gap.aggregate_id, gap.key.as_str()))
+                .collect();
+            for event in missing {
+                if let Some(stream) = by_aggregate_id
+                    .get(event.aggregate_id.as_str())
+                    .and_then(|key| streams.get_mut(*key))
+                {
+                    stream.events.push(Cow::Owned(event));
+                }
+            }
+        }
+
+        let mut folded = Vec::with_capacity(streams.len());
+        for (key, stream) in &streams {
+            let events: Vec<&RecordedEvent> = stream.events.iter().map(AsRef::as_ref).collect();
+            if let Some(row) = fold_stream::<V>(current.remove(key), &events)? {
+                folded.push(row);
+            }
+        }
+        if folded.is_empty() {
+            return Ok(());
+        }
+        let rows = encode_rows(&folded)?;
+        sqlx::query(&self.upsert_sql)
+            .bind(rows)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn reset(&self, tx: &mut PgConnection) -> Result<(), Error> {
+        sqlx::query(&self.reset_sql).execute(tx).await?;
+        Ok(())
+    }
+}
+
+/// The events of the given streams' gaps, in one
+/// statement (served by the `events` primary key).
+async fn read_stream_ranges<'e>(
+    executor: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    gaps: &[Gap<'_>],
+) -> Result<Vec<RecordedEvent>, Error> {
+    let aggregate_ids: Vec<&str> = gaps.iter().map(|gap| gap.aggregate_id).collect();
+    let after: Vec<i64> = gaps.iter().map(|gap| gap.after).collect();
+    let up_to: Vec<i64> = gaps.iter().map(|gap| gap.up_to).collect();
+    let events = sqlx::query_as::<_, RecordedEvent>(
+        "SELECT e.global_position, e.transaction_id, e.event_id, e.aggregate_type, e.aggregate_id,
+                e.sequence, e.event_type, e.event_version, e.payload::text AS payload,
+                e.metadata::text AS metadata, e.recorded_at
+           FROM UNNEST($2::text[], $3::bigint[], $4::bigint[]) AS wanted(aggregate_id, after, up_to)
+           JOIN events e
+             ON e.aggregate_type = $1
+            AND e.aggregate_id = wanted.aggregate_id
+            AND e.sequence > wanted.after
+            AND e.sequence <= wanted.up_to",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_ids)
+    .bind(after)
+    .bind(up_to)
+    .fetch_all(executor)
+    .await?;
+    Ok(events)
+}
+
+/// The view stored under `key`, if any.
+pub(crate) async fn get<'e, V, K>(executor: impl PgExecutor<'e>, key: K) -> Result<Option<V>, Error>
+where
+    V: View,
+    K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
+{
+    let sql = format!(
+        "SELECT doc FROM {table} WHERE {key_column} = $1",
+        table = V::TABLE,
+        key_column = V::KEY_COLUMN
+    );
+    let view: Option<Json<V>> = sqlx::query_scalar(&sql)
+        .bind(key)
+        .fetch_optional(executor)
+        .await?;
+    Ok(view.map(|Json(view)| view))
+}

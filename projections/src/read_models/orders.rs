@@ -1,0 +1,589 @@
+//! The order read model (`read_orders`): one row per order with its lines and what
+//! happened to each (reserved, shipped, cancelled, delivered, returned, refunded),
+//! its payment, shipments, returns and refunds, for customers' order history and
+//! the back office.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use domain::order::{CancelledBy, LineQuantity, OrderEvent, ReturnLine};
+use sqlx::PgExecutor;
+
+use super::document::{self, existing, DocumentProjection, EventContext, KeyKind, View};
+use super::pagination::{list_newest_first, Filter, Page};
+use super::view_types::{AddressView, MoneyView};
+use crate::Error;
+
+pub const PROJECTOR: &str = "orders";
+
+/// Builds `read_orders`.
+pub type OrdersProjection = DocumentProjection<OrderView>;
+
+/// Where an order is in its life (see the Order aggregate's state machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    AwaitingPayment,
+    Confirmed,
+    PartiallyShipped,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::AwaitingPayment => "awaiting_payment",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::PartiallyShipped => "partially_shipped",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl From<domain::order::OrderStatus> for OrderStatus {
+    fn from(status: domain::order::OrderStatus) -> Self {
+        use domain::order::OrderStatus as Domain;
+        match status {
+            Domain::Placed => OrderStatus::Placed,
+            Domain::AwaitingPayment => OrderStatus::AwaitingPayment,
+            Domain::Confirmed => OrderStatus::Confirmed,
+            Domain::PartiallyShipped => OrderStatus::PartiallyShipped,
+            Domain::Shipped => OrderStatus::Shipped,
+            Domain::Delivered => OrderStatus::Delivered,
+            Domain::Cancelled => OrderStatus::Cancelled,
+        }
+    }
+}
+
+/// What inventory answered for a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StockStatus {
+    Pending,
+    Reserved,
+    Unavailable,
+}
+
+/// One line of an order and what happened to its units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLineView {
+    pub sku: String,
+    pub name: String,
+    pub unit_price: MoneyView,
+    /// `unit_price × ordered`.
+    pub line_total: MoneyView,
+    pub ordered: u32,
+    pub stock: StockStatus,
+    pub shipped: u32,
+    pub cancelled: u32,
+    pub delivered: u32,
+    /// Units the customer asked to send back.
+    pub return_requested: u32,
+    /// Units received back.
+    pub returned: u32,
+    /// Units named by refunds.
+    pub refunded: u32,
+}
+
+/// A quantity of one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LineQuantityView {
+    pub sku: String,
+    pub quantity: u32,
+}
+
+impl From<LineQuantity> for LineQuantityView {
+    fn from(line: LineQuantity) -> Self {
+        LineQuantityView {
+            sku: line.sku.as_str().to_owned(),
+            quantity: line.quantity.get(),
+        }
+    }
+}
+
+/// The payment authorized for the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderPaymentView {
+    pub payment_id: Uuid,
+    pub authorized_amount: MoneyView,
+}
+
+/// A payment the gateway refused before another was tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FailedPaymentView {
+    pub payment_id: Uuid,
+    pub reason: String,
+}
+
+/// One line of a shipment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentLineView {
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentView {
+    pub shipment_id: Uuid,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: DateTime<Utc>,
+    pub lines: Vec<ShipmentLineView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnStatus {
+    Requested,
+    Received,
+}
+
+/// One line of a return, valued at the price paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReturnLineView {
+    pub sku: String,
+    pub name: String,
+    pub unit_price: MoneyView,
+    pub quantity: u32,
+    pub amount: MoneyView,
+}
+
+impl From<ReturnLine> for ReturnLineView {
+    fn from(line: ReturnLine) -> Self {
+        ReturnLineView {
+            sku: line.sku.as_str().to_owned(),
+            name: line.name,
+            unit_price: line.unit_price.into(),
+            quantity: line.quantity.get(),
+            amount: line.amount.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReturnView {
+    pub return_id: Uuid,
+    pub status: ReturnStatus,
+    pub reason: String,
+    pub lines: Vec<ReturnLineView>,
+    pub return_value: MoneyView,
+    pub requested_at: DateTime<Utc>,
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefundView {
+    pub refund_id: Uuid,
+    pub payment_id: Uuid,
+    pub amount: MoneyView,
+    pub lines: Vec<LineQuantityView>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Unshipped units of some lines, cancelled while the rest of the order went on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LineCancellationView {
+    pub reason: String,
+    pub lines: Vec<LineQuantityView>,
+    /// What these lines were worth, to be refunded.
+    pub amount: MoneyView,
+    pub cancelled_at: DateTime<Utc>,
+}
+
+/// Who cancelled an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelledByView {
+    Customer,
+    Admin,
+    System,
+}
+
+/// Why and by whom the whole order was cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CancellationView {
+    pub reason: String,
+    pub cancelled_by: CancelledByView,
+    /// What the customer gets back.
+    pub amount_to_release: MoneyView,
+    pub cancelled_at: DateTime<Utc>,
+}
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub order_id: Uuid,
+    /// The cart it was checked out from.
+    pub cart_id: Uuid,
+    pub status: OrderStatus,
+    /// `None` for a guest's order.
+    pub customer_id: Option<Uuid>,
+    pub email: String,
+    pub shipping_address: AddressView,
+    /// ISO 4217; every amount of the order is in it.
+    pub currency: String,
+    /// In the order they were placed in; one line per SKU.
+    pub lines: Vec<OrderLineView>,
+    pub subtotal: MoneyView,
+    /// The shipping cost.
+    pub shipping: MoneyView,
+    /// Subtotal plus shipping, as placed.
+    pub total: MoneyView,
+    /// `total` minus every line cancellation.
+    pub total_after_cancellations: MoneyView,
+    pub payment: Option<OrderPaymentView>,
+    pub failed_payments: Vec<FailedPaymentView>,
+    pub refunded_total: MoneyView,
+    pub refunds: Vec<RefundView>,
+    pub shipments: Vec<ShipmentView>,
+    pub returns: Vec<ReturnView>,
+    pub line_cancellations: Vec<LineCancellationView>,
+    pub cancellation: Option<CancellationView>,
+    pub placed_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The order stream's sequence of the last event folded in.
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrderView {
+    fn line_mut(&mut self, sku: &str) -> Option<&mut OrderLineView> {
+        self.lines.iter_mut().find(|line| line.sku == sku)
+    }
+
+    /// Adds each line's quantity to the count `field` picks.
+    fn count<'a>(
+        &mut self,
+        lines: impl IntoIterator<Item = (&'a str, u32)>,
+        field: fn(&mut OrderLineView) -> &mut u32,
+    ) {
+        for (sku, quantity) in lines {
+            if let Some(line) = self.line_mut(sku) {
+                let count = field(line);
+                *count = count.saturating_add(quantity);
+            }
+        }
+    }
+
+    fn set_stock(mut self, sku: &str, stock: StockStatus) -> Self {
+        if let Some(line) = self.line_mut(sku) {
+            line.stock = stock;
+        }
+        self
+    }
+}
+
+/// The typed columns of `read_orders`.
+#[derive(Serialize)]
+pub struct OrderColumns {
+    order_id: Uuid,
+    customer_id: Option<Uuid>,
+    status: &'static str,
+    placed_at: DateTime<Utc>,
+}
+
+impl View for OrderView {
+    const PROJECTOR: &'static str = PROJECTOR;
+    const AGGREGATE_TYPE: &'static str = "Order";
+    const TABLE: &'static str = "read_orders";
+    const KEY_COLUMN: &'static str = "order_id";
+    const KEY_KIND: KeyKind = KeyKind::Uuid;
+    const COLUMNS: &'static [&'static str] = &["order_id", "customer_id", "status", "placed_at"];
+
+    type Event = OrderEvent;
+    type Columns<'a> = OrderColumns;
+
+    fn fold(view: Option<Self>, event: OrderEvent, at: &EventContext) -> Result<Self, String> {
+        let mut view = match (view, event) {
+            (
+                None,
+                OrderEvent::OrderPlaced {
+                    order_id,
+                    cart_id,
+                    customer_id,
+                    email,
+                    shipping_address,
+                    lines,
+                    currency,
+                    subtotal,
+                    shipping_cost,
+                    total,
+                    placed_at,
+                },
+            ) => OrderView {
+                order_id: order_id.as_uuid(),
+                cart_id: cart_id.as_uuid(),
+                status: OrderStatus::Placed,
+                customer_id: customer_id.map(|id| id.as_uuid()),
+                email: email.as_str().to_owned(),
+                shipping_address: shipping_address.into(),
+                currency: currency.code().to_owned(),
+                lines: lines
+                    .into_iter()
+                    .map(|line| OrderLineView {
+                        sku: line.sku.as_str().to_owned(),
+                        name: line.name,
+                        unit_price: line.unit_price.into(),
+                        line_total: line.line_total.into(),
+                        ordered: line.quantity.get(),
+                        stock: StockStatus::Pending,
+                        shipped: 0,
+                        cancelled: 0,
+                        delivered: 0,
+                        return_requested: 0,
+                        returned: 0,
+                        refunded: 0,
+                    })
+                    .collect(),
+                subtotal: subtotal.into(),
+                shipping: shipping_cost.into(),
+                total: total.into(),
+                total_after_cancellations: total.into(),
+                payment: None,
+                failed_payments: Vec::new(),
+                refunded_total: MoneyView::zero(currency.code()),
+                refunds: Vec::new(),
+                shipments: Vec::new(),
+                returns: Vec::new(),
+                line_cancellations: Vec::new(),
+                cancellation: None,
+                placed_at,
+                delivered_at: None,
+                version: 0,
+                updated_at: at.recorded_at,
+            },
+            (Some(_), OrderEvent::OrderPlaced { .. }) => {
+                return Err("OrderPlaced for a stream that already exists".into())
+            }
+            (Some(view), event) => fold_placed(view, event, at),
+            (None, event) => return existing(None, event.name()),
+        };
+        view.version = at.sequence;
+        view.updated_at = at.recorded_at;
+        Ok(view)
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn columns(&self) -> OrderColumns {
+        OrderColumns {
+            order_id: self.order_id,
+            customer_id: self.customer_id,
+            status: self.status.as_str(),
+            placed_at: self.placed_at,
+        }
+    }
+}
+
+/// Every event after `OrderPlaced`, on the placed order's view.
+fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> OrderView {
+    match event {
+        // Refused by `fold` before it gets here.
+        OrderEvent::OrderPlaced { .. } => {}
+        OrderEvent::OrderStockReserved { sku, .. } => {
+            view = view.set_stock(sku.as_str(), StockStatus::Reserved);
+        }
+        OrderEvent::OrderStockUnavailable { sku, .. } => {
+            view = view.set_stock(sku.as_str(), StockStatus::Unavailable);
+        }
+        OrderEvent::OrderFullyReserved { .. } => view.status = OrderStatus::AwaitingPayment,
+        OrderEvent::OrderPaymentAuthorized {
+            payment_id, amount, ..
+        } => {
+            view.payment = Some(OrderPaymentView {
+                payment_id: payment_id.as_uuid(),
+                authorized_amount: amount.into(),
+            });
+        }
+        OrderEvent::OrderPaymentFailed {
+            payment_id, reason, ..
+        } => view.failed_payments.push(FailedPaymentView {
+            payment_id: payment_id.as_uuid(),
+            reason,
+        }),
+        OrderEvent::OrderConfirmed { .. } => view.status = OrderStatus::Confirmed,
+        OrderEvent::OrderShipped {
+            shipment_id,
+            lines,
+            carrier,
+            tracking_number,
+            shipped_at,
+            status_after,
+            ..
+        } => {
+            for shipped in &lines {
+                if let Some(line) = view.line_mut(shipped.sku.as_str()) {
+                    line.shipped = shipped.shipped_after;
+                }
+            }
+            view.shipments.push(ShipmentView {
+                shipment_id: shipment_id.as_uuid(),
+                carrier,
+                tracking_number,
+                shipped_at,
+                lines: lines
+                    .into_iter()
+                    .map(|line| ShipmentLineView {
+                        sku: line.sku.as_str().to_owned(),
+                        name: line.name,
+                        quantity: line.quantity.get(),
+                    })
+                    .collect(),
+            });
+            view.status = status_after.into();
+        }
+        OrderEvent::OrderDelivered {
+            lines,
+            delivered_at,
+            ..
+        } => {
+            for delivered in &lines {
+                if let Some(line) = view.line_mut(delivered.sku.as_str()) {
+                    line.delivered = delivered.quantity.get();
+                }
+            }
+            view.status = OrderStatus::Delivered;
+            view.delivered_at = Some(delivered_at);
+        }
+        OrderEvent::OrderCancelled {
+            reason,
+            cancelled_by,
+            amount_to_release,
+            ..
+        } => {
+            view.status = OrderStatus::Cancelled;
+            view.cancellation = Some(CancellationView {
+                reason,
+                cancelled_by: match cancelled_by {
+                    CancelledBy::Customer => CancelledByView::Customer,
+                    CancelledBy::Admin => CancelledByView::Admin,
+                    CancelledBy::System => CancelledByView::System,
+                },
+                amount_to_release: amount_to_release.into(),
+                cancelled_at: at.recorded_at,
+            });
+        }
+        OrderEvent::OrderLinesCancelled {
+            lines,
+            reason,
+            amount_to_refund,
+            order_total_after,
+            status_after,
+            ..
+        } => {
+            for cancelled in &lines {
+                if let Some(line) = view.line_mut(cancelled.sku.as_str()) {
+                    line.cancelled = cancelled.cancelled_after;
+                }
+            }
+            view.line_cancellations.push(LineCancellationView {
+                reason,
+                lines: lines
+                    .into_iter()
+                    .map(|line| LineQuantityView {
+                        sku: line.sku.as_str().to_owned(),
+                        quantity: line.quantity.get(),
+                    })
+                    .collect(),
+                amount: amount_to_refund.into(),
+                cancelled_at: at.recorded_at,
+            });
+            view.total_after_cancellations = order_total_after.into();
+            view.status = status_after.into();
+        }
+        OrderEvent::OrderReturnRequested {
+            return_id,
+            lines,
+            reason,
+            return_value,
+            ..
+        } => {
+            view.count(
+                lines.iter().map(|l| (l.sku.as_str(), l.quantity.get())),
+                |line| &mut line.return_requested,
+            );
+            view.returns.push(ReturnView {
+                return_id: return_id.as_uuid(),
+                status: ReturnStatus::Requested,
+                reason,
+                lines: lines.into_iter().map(ReturnLineView::from).collect(),
+                return_value: return_value.into(),
+                requested_at: at.recorded_at,
+                received_at: None,
+            });
+        }
+        OrderEvent::OrderReturnReceived {
+            return_id, lines, ..
+        } => {
+            view.count(
+                lines.iter().map(|l| (l.sku.as_str(), l.quantity.get())),
+                |line| &mut line.returned,
+            );
+            let return_id = return_id.as_uuid();
+            if let Some(record) = view.returns.iter_mut().find(|r| r.return_id == return_id) {
+                record.status = ReturnStatus::Received;
+                record.received_at = Some(at.recorded_at);
+            }
+        }
+        OrderEvent::OrderRefundRecorded {
+            refund_id,
+            payment_id,
+            amount,
+            lines,
+            refunded_total,
+            ..
+        } => {
+            view.count(
+                lines.iter().map(|l| (l.sku.as_str(), l.quantity.get())),
+                |line| &mut line.refunded,
+            );
+            view.refunds.push(RefundView {
+                refund_id: refund_id.as_uuid(),
+                payment_id: payment_id.as_uuid(),
+                amount: amount.into(),
+                lines: lines.into_iter().map(LineQuantityView::from).collect(),
+                recorded_at: at.recorded_at,
+            });
+            view.refunded_total = refunded_total.into();
+        }
+    }
+    view
+}
+
+/// The order `order_id`, if it was placed.
+pub async fn get<'e>(
+    executor: impl PgExecutor<'e>,
+    order_id: Uuid,
+) -> Result<Option<OrderView>, Error> {
+    document::get(executor, order_id).await
+}
+
+/// Orders newest first (`placed_at` descending, then `order_id`), optionally of one
+/// customer and in one status.
+pub async fn list<'e>(
+    executor: impl PgExecutor<'e>,
+    customer_id: Option<Uuid>,
+    status: Option<OrderStatus>,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<OrderView>, Error> {
+    let mut filters = Vec::new();
+    if let Some(customer_id) = customer_id {
+        filters.push(Filter::Uuid("customer_id", customer_id));
+    }
+    if let Some(status) = status {
+        filters.push(Filter::Text("status", status.as_str().to_owned()));
+    }
+    list_newest_first(executor, "placed_at", filters, limit, cursor).await
+}
