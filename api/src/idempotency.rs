@@ -57,41 +57,42 @@ impl Claim {
 /// The middleware, on every command route.
 pub async fn idempotency(State(pool): State<PgPool>, request: Request, next: Next) -> Response {
     match run(pool, request, next).await {
-        Ok(response) | Err(response) => response,
+        Ok(response) => response,
+        Err(error) => error.into_response(),
     }
 }
 
-async fn run(pool: PgPool, request: Request, next: Next) -> Result<Response, Response> {
+async fn run(pool: PgPool, request: Request, next: Next) -> Result<Response, ApiError> {
     let Some(key) = request.headers().get(&IDEMPOTENCY_KEY) else {
         return Ok(next.run(request).await);
     };
-    let key = valid_key(key).map_err(IntoResponse::into_response)?;
+    let key = valid_key(key)?;
     let scope = scope_of(&request);
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, BODY_LIMIT)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit: BODY_LIMIT }.into_response())?;
+        .map_err(|_| ApiError::PayloadTooLarge { limit: BODY_LIMIT })?;
     let fingerprint = fingerprint(&parts.method, &parts.uri, &body);
     let claim = Claim { scope, key };
 
     match claim_or_find(&pool, &claim, &fingerprint)
         .await
-        .map_err(|e| ApiError::internal(e).into_response())?
+        .map_err(ApiError::internal)?
     {
         Found::Claimed => {}
-        Found::Other => {
-            return Err(ApiError::Refused {
-                code: "idempotency_key_reused",
-                detail: "this Idempotency-Key was used for another request; use a new key for a new request".into(),
-            }
-            .into_response())
-        }
+        Found::Other => return Err(ApiError::Refused {
+            code: "idempotency_key_reused",
+            detail:
+                "this Idempotency-Key was used for another request; use a new key for a new request"
+                    .into(),
+        }),
         Found::Running => {
             return Err(ApiError::Conflict {
                 code: "idempotency_key_in_use",
-                detail: "the first request with this Idempotency-Key is still running; retry shortly".into(),
-            }
-            .into_response())
+                detail:
+                    "the first request with this Idempotency-Key is still running; retry shortly"
+                        .into(),
+            })
         }
         Found::Answered(answer) => return Ok(answer.replay()),
     }
@@ -100,28 +101,25 @@ async fn run(pool: PgPool, request: Request, next: Next) -> Result<Response, Res
     request.extensions_mut().insert(claim.clone());
     let response = next.run(request).await;
 
-    let outcome = if response.status().is_server_error() {
-        forget(&pool, &claim).await.map(|()| response)
+    let (response, outcome) = if response.status().is_server_error() {
+        let outcome = forget(&pool, &claim).await;
+        (response, outcome)
     } else {
         let (parts, body) = response.into_parts();
         let body = to_bytes(body, ANSWER_LIMIT).await.unwrap_or_default();
         let answer = Answer::of(parts.status, &parts.headers, body.clone());
-        let response = Response::from_parts(parts, Body::from(body));
-        remember(&mut *acquire(&pool).await?, &claim, &answer)
-            .await
-            .map(|()| response)
+        let outcome = match pool.acquire().await {
+            Ok(mut conn) => remember(&mut conn, &claim, &answer).await,
+            Err(error) => Err(error),
+        };
+        (Response::from_parts(parts, Body::from(body)), outcome)
     };
-    outcome.or_else(|error| {
-        // The answer stands; only its record failed. The claim expires by lease.
+    if let Err(error) = outcome {
+        // The answer stands: a command's answer was already recorded with its
+        // events; anything else is retried once the claim's lease runs out.
         tracing::warn!(%error, "failed to record an idempotent answer");
-        Err(ApiError::internal(error).into_response())
-    })
-}
-
-async fn acquire(pool: &PgPool) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, Response> {
-    pool.acquire()
-        .await
-        .map_err(|e| ApiError::internal(e).into_response())
+    }
+    Ok(response)
 }
 
 fn valid_key(value: &HeaderValue) -> Result<String, ApiError> {
@@ -156,6 +154,14 @@ fn fingerprint(method: &axum::http::Method, uri: &axum::http::Uri, body: &[u8]) 
     hash.finalize().to_vec()
 }
 
+/// fingerprint, response status, headers and body.
+type StoredRecord = (
+    Vec<u8>,
+    Option<i16>,
+    Option<serde_json::Value>,
+    Option<Vec<u8>>,
+);
+
 enum Found {
     Claimed,
     Other,
@@ -165,7 +171,11 @@ enum Found {
 
 /// Claims the key, or finds what holds it. An expired record, or a running one
 /// past its lease for the same request, is taken over.
-async fn claim_or_find(pool: &PgPool, claim: &Claim, fingerprint: &[u8]) -> Result<Found, sqlx::Error> {
+async fn claim_or_find(
+    pool: &PgPool,
+    claim: &Claim,
+    fingerprint: &[u8],
+) -> Result<Found, sqlx::Error> {
     for _ in 0..3 {
         let claimed: Option<i32> = sqlx::query_scalar(
             "INSERT INTO idempotency_records (scope, idempotency_key, fingerprint)
@@ -189,15 +199,14 @@ async fn claim_or_find(pool: &PgPool, claim: &Claim, fingerprint: &[u8]) -> Resu
         if claimed.is_some() {
             return Ok(Found::Claimed);
         }
-        let existing: Option<(Vec<u8>, Option<i16>, Option<serde_json::Value>, Option<Vec<u8>>)> =
-            sqlx::query_as(
-                "SELECT fingerprint, response_status, response_headers, response_body
+        let existing: Option<StoredRecord> = sqlx::query_as(
+            "SELECT fingerprint, response_status, response_headers, response_body
                    FROM idempotency_records WHERE scope = $1 AND idempotency_key = $2",
-            )
-            .bind(&claim.scope)
-            .bind(&claim.key)
-            .fetch_optional(pool)
-            .await?;
+        )
+        .bind(&claim.scope)
+        .bind(&claim.key)
+        .fetch_optional(pool)
+        .await?;
         // Gone in between (a 5xx forgotten): claim again.
         let Some((stored, status, headers, body)) = existing else {
             continue;
@@ -261,7 +270,11 @@ impl Answer {
     }
 }
 
-async fn remember(conn: &mut PgConnection, claim: &Claim, answer: &Answer) -> Result<(), sqlx::Error> {
+async fn remember(
+    conn: &mut PgConnection,
+    claim: &Claim,
+    answer: &Answer,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE idempotency_records
             SET response_status = $3, response_headers = $4, response_body = $5, completed_at = now()

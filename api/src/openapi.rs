@@ -71,7 +71,7 @@ impl Modify for BearerAuth {
 }
 
 /// The browsable UI: Swagger UI from a CDN, pointed at `/openapi.json`.
-pub const DOCS_PAGE: &str = r#"<!doctype html>
+pub const DOCS_PAGE: &str = r##"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -84,4 +84,4 @@ pub const DOCS_PAGE: &str = r#"<!doctype html>
   <script>SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui" });</script>
 </body>
 </html>
-"#;
+"##;

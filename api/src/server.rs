@@ -27,10 +27,10 @@ use domain::shared::Currency;
 use crate::auth::{Authenticator, CartTokens};
 use crate::config::{ApiConfig, DatabaseConfig, ProjectConfig, ServeConfig, TokenConfig};
 use crate::rate_limit::{RateLimit, RateLimiter};
-use crate::secret::Secret;
-use crate::state::{Settings, Stores};
 use crate::routes;
+use crate::secret::Secret;
 use crate::state::AppState;
+use crate::state::{Settings, Stores};
 
 /// Creates the database if missing, applies pending migrations, and returns a pool.
 pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
@@ -73,11 +73,10 @@ pub fn projectors(
         Arc::new(orders::OrdersProjection::new()),
         Arc::new(payments::PaymentsProjection::new()),
     ];
-    read_models
-        .into_iter()
-        .fold(ProjectorRuntime::new(pool, wakeups, options), |runtime, model| {
-            runtime.with(Projector::Postgres(model), OnFailure::Stop)
-        })
+    read_models.into_iter().fold(
+        ProjectorRuntime::new(pool, wakeups, options),
+        |runtime, model| runtime.with(Projector::Postgres(model), OnFailure::Stop),
+    )
 }
 
 /// The command side, auth and settings the routes share.

@@ -6,11 +6,11 @@ mod metrics;
 pub mod queries;
 
 use axum::body::{to_bytes, Body};
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{header, HeaderName};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -34,7 +34,10 @@ pub fn router(state: AppState) -> Router {
     let commands = Router::new()
         .route("/commands/products", post(p::create))
         .route("/commands/products/{id}/update", post(p::update))
-        .route("/commands/products/{id}/change-price", post(p::change_price))
+        .route(
+            "/commands/products/{id}/change-price",
+            post(p::change_price),
+        )
         .route("/commands/products/{id}/publish", post(p::publish))
         .route("/commands/products/{id}/unpublish", post(p::unpublish))
         .route("/commands/products/{id}/discontinue", post(p::discontinue))
@@ -43,16 +46,25 @@ pub fn router(state: AppState) -> Router {
         .route("/commands/inventory/{sku}/adjust", post(i::adjust))
         .route("/commands/carts", post(c::open))
         .route("/commands/carts/{id}/add-item", post(c::add_item))
-        .route("/commands/carts/{id}/change-quantity", post(c::change_quantity))
+        .route(
+            "/commands/carts/{id}/change-quantity",
+            post(c::change_quantity),
+        )
         .route("/commands/carts/{id}/remove-item", post(c::remove_item))
-        .route("/commands/carts/{id}/attach-customer", post(c::attach_customer))
+        .route(
+            "/commands/carts/{id}/attach-customer",
+            post(c::attach_customer),
+        )
         .route("/commands/carts/{id}/checkout", post(c::checkout))
         .route("/commands/carts/{id}/abandon", post(c::abandon))
         .route("/commands/orders/{id}/ship", post(o::ship))
         .route("/commands/orders/{id}/deliver", post(o::deliver))
         .route("/commands/orders/{id}/cancel", post(o::cancel))
         .route("/commands/payments/{id}/refund", post(pay::refund))
-        .route_layer(middleware::from_fn_with_state(state.pool.clone(), idempotency));
+        .route_layer(middleware::from_fn_with_state(
+            state.pool.clone(),
+            idempotency,
+        ));
     let queries = Router::new()
         .route("/queries/carts/{id}", get(queries::carts::get))
         .route("/queries/orders", get(queries::orders::list))
@@ -76,7 +88,10 @@ pub fn router(state: AppState) -> Router {
             state.rate_limiter.clone(),
             rate_limit::limit,
         ))
-        .layer(middleware::from_fn_with_state(state.auth.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            authenticate,
+        ))
         .layer(middleware::from_fn(add_request_id_to_problems))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http())

@@ -248,7 +248,15 @@ pub async fn change_quantity(
         sku: body.sku,
         quantity: body.quantity,
     };
-    cart_command(&state, &context, &headers, CartId::new(id), "change-quantity", command).await
+    cart_command(
+        &state,
+        &context,
+        &headers,
+        CartId::new(id),
+        "change-quantity",
+        command,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/commands/carts/{id}/remove-item", tag = "commands",
@@ -262,7 +270,15 @@ pub async fn remove_item(
     Json(body): Json<RemoveItem>,
 ) -> Result<Response, ApiError> {
     let command = CartCommand::RemoveItem { sku: body.sku };
-    cart_command(&state, &context, &headers, CartId::new(id), "remove-item", command).await
+    cart_command(
+        &state,
+        &context,
+        &headers,
+        CartId::new(id),
+        "remove-item",
+        command,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/commands/carts/{id}/abandon", tag = "commands",
@@ -277,7 +293,15 @@ pub async fn abandon(
     let command = CartCommand::AbandonCart {
         abandoned_at: Utc::now(),
     };
-    cart_command(&state, &context, &headers, CartId::new(id), "abandon", command).await
+    cart_command(
+        &state,
+        &context,
+        &headers,
+        CartId::new(id),
+        "abandon",
+        command,
+    )
+    .await
 }
 
 /// A guest signs in: the guest cart (opened by its token) becomes the customer's,
@@ -306,11 +330,13 @@ pub async fn attach_customer(
     };
     let guest = reachable_cart(&state, &guest_context, &headers, guest_id)
         .await
-        .or(match reachable_cart(&state, &context, &headers, guest_id).await {
-            // Already attached to this very customer: a retry.
-            Ok(loaded) => Ok(loaded),
-            Err(error) => Err(error),
-        })?;
+        .or(
+            match reachable_cart(&state, &context, &headers, guest_id).await {
+                // Already attached to this very customer: a retry.
+                Ok(loaded) => Ok(loaded),
+                Err(error) => Err(error),
+            },
+        )?;
     let existing = projections::read_models::carts::open_cart_of(&state.pool, customer.as_uuid())
         .await
         .map_err(ApiError::internal)?

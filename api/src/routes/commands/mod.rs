@@ -65,7 +65,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CommandContext {
                 .ok()
                 .and_then(|v| Uuid::parse_str(v.trim()).ok())
                 .ok_or_else(|| {
-                    ApiError::bad_request("invalid_correlation_id", "X-Correlation-Id must be a UUID")
+                    ApiError::bad_request(
+                        "invalid_correlation_id",
+                        "X-Correlation-Id must be a UUID",
+                    )
                 })?,
         };
         let if_match = match parts.headers.get(header::IF_MATCH) {
@@ -112,7 +115,9 @@ impl CommandContext {
 
     pub fn principal(&self) -> Result<&Principal, ApiError> {
         self.principal.as_ref().ok_or_else(|| {
-            ApiError::Unauthorized("this needs a bearer token (Authorization: Bearer <token>)".into())
+            ApiError::Unauthorized(
+                "this needs a bearer token (Authorization: Bearer <token>)".into(),
+            )
         })
     }
 }
@@ -158,8 +163,15 @@ pub fn answer(executed: &Executed, extras: &Extras) -> Answer {
         StatusCode::OK
     };
     let mut headers = axum::http::HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Answer::of(status, &headers, serde_json::to_vec(&body).unwrap_or_default().into())
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Answer::of(
+        status,
+        &headers,
+        serde_json::to_vec(&body).unwrap_or_default().into(),
+    )
 }
 
 pub fn respond(answer: Answer) -> Response {

@@ -171,6 +171,21 @@ macro_rules! bodiless_command {
     };
 }
 
-bodiless_command!(publish, "/commands/products/{id}/publish", "publish", ProductCommand::PublishProduct);
-bodiless_command!(unpublish, "/commands/products/{id}/unpublish", "unpublish", ProductCommand::UnpublishProduct);
-bodiless_command!(discontinue, "/commands/products/{id}/discontinue", "discontinue", ProductCommand::DiscontinueProduct);
+bodiless_command!(
+    publish,
+    "/commands/products/{id}/publish",
+    "publish",
+    ProductCommand::PublishProduct
+);
+bodiless_command!(
+    unpublish,
+    "/commands/products/{id}/unpublish",
+    "unpublish",
+    ProductCommand::UnpublishProduct
+);
+bodiless_command!(
+    discontinue,
+    "/commands/products/{id}/discontinue",
+    "discontinue",
+    ProductCommand::DiscontinueProduct
+);

@@ -36,11 +36,7 @@ pub async fn get(
         (_, None) => headers
             .get(&CART_TOKEN)
             .and_then(|t| t.to_str().ok())
-            .is_some_and(|t| {
-                state
-                    .cart_tokens
-                    .opens(domain::shared::CartId::new(id), t)
-            }),
+            .is_some_and(|t| state.cart_tokens.opens(domain::shared::CartId::new(id), t)),
         _ => false,
     };
     if !allowed {

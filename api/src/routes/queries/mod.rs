@@ -46,7 +46,13 @@ pub async fn consistent(
     projector: &str,
     token: ConsistencyToken,
 ) -> Result<(), ApiError> {
-    wait_for(&state.pool, projector, token, state.settings.consistency_wait).await
+    wait_for(
+        &state.pool,
+        projector,
+        token,
+        state.settings.consistency_wait,
+    )
+    .await
 }
 
 /// Maps a read model's error: a bad cursor is the caller's, the rest is ours.

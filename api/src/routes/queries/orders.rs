@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use projections::read_models::orders::{self, OrderView};
+use projections::read_models::orders::{self, OrderStatus, OrderView};
 use projections::read_models::pagination::Page;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -54,7 +54,7 @@ pub async fn get(
 #[into_params(parameter_in = Query)]
 pub struct OrderFilter {
     /// placed, awaiting_payment, confirmed, partially_shipped, shipped, delivered, cancelled.
-    pub status: Option<String>,
+    pub status: Option<OrderStatus>,
     /// Admins only: one customer's orders.
     pub customer_id: Option<Uuid>,
     pub limit: Option<i64>,
@@ -72,18 +72,22 @@ pub async fn list(
     Query(filter): Query<OrderFilter>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin, Role::Customer])?;
-    let customer_id = if principal.role == Role::Customer {
-        if filter.customer_id.is_some_and(|c| c.to_string() != principal.subject) {
-            return Err(ApiError::Forbidden(
-                "customers list their own orders only; leave customer_id out".into(),
-            ));
-        }
-        Some(Uuid::parse_str(&principal.subject).map_err(|_| {
-            ApiError::Forbidden("a customer token's subject must be a UUID".into())
-        })?)
-    } else {
-        filter.customer_id
-    };
+    let customer_id =
+        if principal.role == Role::Customer {
+            if filter
+                .customer_id
+                .is_some_and(|c| c.to_string() != principal.subject)
+            {
+                return Err(ApiError::Forbidden(
+                    "customers list their own orders only; leave customer_id out".into(),
+                ));
+            }
+            Some(Uuid::parse_str(&principal.subject).map_err(|_| {
+                ApiError::Forbidden("a customer token's subject must be a UUID".into())
+            })?)
+        } else {
+            filter.customer_id
+        };
     let page = PageParams {
         limit: filter.limit,
         cursor: filter.cursor,
@@ -92,7 +96,7 @@ pub async fn list(
     let found = orders::list(
         &state.pool,
         customer_id,
-        filter.status.as_deref(),
+        filter.status,
         page.limit()?,
         page.cursor.as_deref(),
     )

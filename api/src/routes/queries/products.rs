@@ -42,7 +42,7 @@ pub async fn get(
 pub struct ProductFilter {
     pub category: Option<String>,
     /// Admins only: draft, published, unpublished or discontinued.
-    pub status: Option<String>,
+    pub status: Option<ProductStatus>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -64,12 +64,7 @@ pub async fn list(
                 "only admins filter products by status".into(),
             ))
         }
-        (Some(text), true) => Some(text.parse::<ProductStatus>().map_err(|_| {
-            ApiError::bad_request(
-                "invalid_query",
-                "status must be draft, published, unpublished or discontinued",
-            )
-        })?),
+        (Some(status), true) => Some(*status),
     };
     let page = PageParams {
         limit: filter.limit,
