@@ -80,6 +80,10 @@ async fn main() -> anyhow::Result<()> {
     let persist = postgres_es_persist(&pool, &args).await?;
     let command = cqrs_commands(&pool, &args).await?;
     let store = store_commands(&pool, &args).await?;
+    let http_alone = {
+        let server = http_commands::start(pool.clone(), false).await?;
+        http_commands::add_items(&server, args.writers, args.events).await?
+    };
     let http = {
         let server = http_commands::start(pool.clone(), true).await?;
         http_commands::add_items(&server, args.writers, args.events).await?
@@ -95,7 +99,8 @@ async fn main() -> anyhow::Result<()> {
     row("append: postgres-es persist vs INSERT", persist, plain);
     row("append: cqrs-es command (load+persist)", command, plain);
     row("append: API store command (cached)", store, plain);
-    row("commands over HTTP (add-item) vs INSERT", http, plain);
+    row("HTTP add-item, projectors elsewhere", http_alone, plain);
+    row("HTTP add-item, projectors in-process", http, plain);
 
     fill_log(&pool, args.log_events).await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
