@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use commands::catalog::Catalog;
 use commands::payment_gateway::TestGateway;
+use commands::store::GroupCommit;
 use commands::{AggregateStore, StoreOptions};
 use domain::shared::Currency;
 
@@ -113,20 +114,23 @@ pub fn app_state(
         cache_capacity: config.aggregate_cache_capacity,
         snapshot_every: None,
     };
+    // One appender for every aggregate type: concurrent commands share commits.
+    let group = GroupCommit::start(pool.clone());
     let stores = Stores {
-        products: AggregateStore::new(pool.clone(), wakeups.clone(), store),
+        products: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
         // A SKU's stream grows with every order: snapshot it.
-        inventory: AggregateStore::new(
+        inventory: AggregateStore::sharing(
             pool.clone(),
             wakeups.clone(),
             StoreOptions {
                 snapshot_every: Some(100),
                 ..store
             },
+            group.clone(),
         ),
-        carts: AggregateStore::new(pool.clone(), wakeups.clone(), store),
-        orders: AggregateStore::new(pool.clone(), wakeups.clone(), store),
-        payments: AggregateStore::new(pool.clone(), wakeups, store),
+        carts: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
+        orders: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
+        payments: AggregateStore::sharing(pool.clone(), wakeups, store, group),
     };
     let rate_limiter = (config.rate_limit_per_minute > 0).then(|| {
         RateLimiter::new(RateLimit {

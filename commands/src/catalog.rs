@@ -43,7 +43,12 @@ impl Catalog {
 
     /// The product that owns `sku`, if any.
     pub async fn owner(&self, sku: &Sku) -> Result<Option<ProductId>, StoreError> {
-        if let Some(owner) = self.owners.lock().ok().and_then(|mut o| o.get(sku).copied()) {
+        if let Some(owner) = self
+            .owners
+            .lock()
+            .ok()
+            .and_then(|mut o| o.get(sku).copied())
+        {
             return Ok(Some(owner));
         }
         let owner: Option<Uuid> =
