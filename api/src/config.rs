@@ -103,6 +103,11 @@ pub struct ProjectConfig {
     #[arg(long, env = "PROJECTOR_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub projector_poll_interval_ms: u64,
 
+    /// Once caught up, how long a projector lets events gather before reading them:
+    /// longer means fewer, larger transactions under load, and later reads.
+    #[arg(long, env = "PROJECTOR_GATHER_MS", default_value_t = 10)]
+    pub projector_gather_ms: u64,
+
     /// How long shutdown waits for the batches in hand.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
@@ -157,6 +162,10 @@ pub struct ServeConfig {
 impl ProjectConfig {
     pub fn projector_poll_interval(&self) -> Duration {
         Duration::from_millis(self.projector_poll_interval_ms)
+    }
+
+    pub fn projector_gather(&self) -> Duration {
+        Duration::from_millis(self.projector_gather_ms)
     }
 
     pub fn shutdown_grace(&self) -> Duration {

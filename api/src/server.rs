@@ -235,6 +235,7 @@ async fn start_projectors(
 ) -> anyhow::Result<RunningProjectors> {
     let options = ProjectorOptions {
         poll_interval: config.projector_poll_interval(),
+        gather: config.projector_gather(),
         ..ProjectorOptions::default()
     };
     projectors(pool.clone(), wakeups, options)
