@@ -20,6 +20,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("no resource at this path")]
     NotFound,
+    #[error("this path does not take this method")]
+    MethodNotAllowed,
     /// A resource the caller named does not exist (or is not theirs to see).
     #[error("{0}")]
     Missing(String),
@@ -81,6 +83,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound | ApiError::Missing(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")

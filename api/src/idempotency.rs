@@ -138,8 +138,16 @@ fn scope_of(request: &Request) -> String {
     if let Some(subject) = subject_of(request) {
         return format!("sub:{subject}");
     }
-    match request.headers().get("x-cart-token") {
-        Some(token) => format!("cart:{}", hex::encode(Sha256::digest(token.as_bytes()))),
+    if let Some(token) = request.headers().get("x-cart-token") {
+        return format!("cart:{}", hex::encode(Sha256::digest(token.as_bytes())));
+    }
+    // Anonymous callers (opening a guest cart) are kept apart by address, so one
+    // guest reusing another's key never receives the other's cart and token.
+    match request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        Some(axum::extract::ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
         None => "anonymous".to_owned(),
     }
 }

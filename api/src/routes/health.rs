@@ -12,6 +12,8 @@ use serde::Serialize;
 use crate::state::AppState;
 
 /// The process is up and answering; says nothing of its dependencies.
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    responses((status = 200, description = "`{\"status\": \"live\"}`")))]
 pub async fn live() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "live" }))
 }
@@ -45,6 +47,9 @@ struct ProjectorReport {
 
 /// 200 when the database answers, 503 when it does not. Projectors are listed with
 /// their lag and failure, if any; Redis is reported but never makes this fail.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses((status = 200, description = "ready: the database is up; Redis and every projector's lag reported"),
+              (status = 503, description = "degraded: the database is unreachable or a projector failed")))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let started = Instant::now();
     let lags = projector_lags(&state.pool).await;

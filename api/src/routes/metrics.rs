@@ -10,6 +10,8 @@ use projections::runtime::{projector_lags, ProjectorState};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition: projector lag and state", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let lags = projector_lags(&state.pool)
         .await

@@ -1,8 +1,8 @@
 //! The router: every route of the API, and the layers all of them share.
 
 pub mod commands;
-mod health;
-mod metrics;
+pub mod health;
+pub mod metrics;
 pub mod queries;
 
 use axum::body::{to_bytes, Body};
@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics))
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.rate_limiter.clone(),

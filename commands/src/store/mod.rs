@@ -320,6 +320,21 @@ where
     }
 }
 
+/// The last event of the log in readers' order: a token that a read model has
+/// passed once it reflects every write committed before this call.
+pub async fn log_head(pool: &PgPool) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let head: Option<(TransactionId, i64)> = sqlx::query_as(
+        "SELECT transaction_id, global_position FROM events
+          ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(head.map(|(transaction_id, global_position)| Checkpoint {
+        transaction_id,
+        global_position,
+    }))
+}
+
 /// The new events as the column arrays of one INSERT.
 struct EventRows {
     sequences: Vec<i64>,

@@ -50,6 +50,7 @@ impl fmt::Display for Currency {
 /// An amount in minor units (cents for EUR) of one currency. May be negative
 /// (a difference); aggregates decide where only non-negative amounts make sense.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Money {
     amount: i64,
     currency: Currency,
@@ -198,6 +199,12 @@ mod tests {
         );
         assert!(a.try_cmp(&b).is_err());
         assert!(a.checked_sub(&b).is_err());
+    }
+
+    #[test]
+    fn refuses_unknown_fields() {
+        let extra = serde_json::json!({ "amount": 1, "currency": "EUR", "cents": 5 });
+        assert!(serde_json::from_value::<Money>(extra).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use domain::shared::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{answer, command_error, respond, run, send, try_run, CommandContext, Extras};
+use super::{answer, command_error, respond, run, send, try_run, CommandContext, Empty, Extras};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
@@ -149,7 +149,7 @@ async fn cart_command(
 
 #[utoipa::path(post, path = "/commands/carts", tag = "commands", request_body = OpenCart,
     responses((status = 201, body = super::CommandAccepted, description = "`cart_token` for a guest cart"),
-              (status = "4XX", body = crate::error::Problem)))]
+              (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn open(
     State(state): State<AppState>,
     context: CommandContext,
@@ -197,7 +197,7 @@ pub async fn open(
 
 #[utoipa::path(post, path = "/commands/carts/{id}/add-item", tag = "commands",
     params(("id" = Uuid, Path)), request_body = AddItem,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn add_item(
     State(state): State<AppState>,
     context: CommandContext,
@@ -236,7 +236,7 @@ pub async fn add_item(
 
 #[utoipa::path(post, path = "/commands/carts/{id}/change-quantity", tag = "commands",
     params(("id" = Uuid, Path)), request_body = ChangeQuantity,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn change_quantity(
     State(state): State<AppState>,
     context: CommandContext,
@@ -261,7 +261,7 @@ pub async fn change_quantity(
 
 #[utoipa::path(post, path = "/commands/carts/{id}/remove-item", tag = "commands",
     params(("id" = Uuid, Path)), request_body = RemoveItem,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove_item(
     State(state): State<AppState>,
     context: CommandContext,
@@ -283,12 +283,13 @@ pub async fn remove_item(
 
 #[utoipa::path(post, path = "/commands/carts/{id}/abandon", tag = "commands",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn abandon(
     State(state): State<AppState>,
     context: CommandContext,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
+    _: Option<Json<Empty>>,
 ) -> Result<Response, ApiError> {
     let command = CartCommand::AbandonCart {
         abandoned_at: Utc::now(),
@@ -310,7 +311,7 @@ pub async fn abandon(
 /// customer keeps.
 #[utoipa::path(post, path = "/commands/carts/{id}/attach-customer", tag = "commands",
     params(("id" = Uuid, Path)), request_body = AttachCustomer,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn attach_customer(
     State(state): State<AppState>,
@@ -328,15 +329,40 @@ pub async fn attach_customer(
         principal: None,
         ..context.clone()
     };
-    let guest = reachable_cart(&state, &guest_context, &headers, guest_id)
+    let guest = match reachable_cart(&state, &guest_context, &headers, guest_id).await {
+        Ok(loaded) => loaded,
+        // Already attached to this very customer: a retry.
+        Err(_) => reachable_cart(&state, &context, &headers, guest_id).await?,
+    };
+    // If-Match names the version of the cart in the path, the guest's; checked
+    // before anything changes, and not applied to the customer's cart.
+    if let Some(expected) = context.if_match {
+        if expected != guest.version {
+            return Err(command_error::<CartError>(
+                commands::CommandError::VersionMismatch {
+                    expected,
+                    actual: guest.version,
+                },
+            ));
+        }
+    }
+    let context = CommandContext {
+        if_match: None,
+        ..context
+    };
+    // The customer's open cart, as of every write committed so far: the carts read
+    // model is first brought up to the head of the log, so a cart opened a moment
+    // ago is found and merged rather than left open beside this one.
+    let head = commands::store::log_head(&state.pool)
         .await
-        .or(
-            match reachable_cart(&state, &context, &headers, guest_id).await {
-                // Already attached to this very customer: a retry.
-                Ok(loaded) => Ok(loaded),
-                Err(error) => Err(error),
-            },
-        )?;
+        .map_err(ApiError::internal)?;
+    crate::consistency::wait_for(
+        &state.pool,
+        "carts",
+        crate::consistency::ConsistencyToken(head),
+        state.settings.consistency_wait,
+    )
+    .await?;
     let existing = projections::read_models::carts::open_cart_of(&state.pool, customer.as_uuid())
         .await
         .map_err(ApiError::internal)?
@@ -424,7 +450,7 @@ pub async fn attach_customer(
 #[utoipa::path(post, path = "/commands/carts/{id}/checkout", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Checkout,
     responses((status = 200, body = super::CommandAccepted, description = "with the new `order_id`"),
-              (status = "4XX", body = crate::error::Problem)))]
+              (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn checkout(
     State(state): State<AppState>,
     context: CommandContext,

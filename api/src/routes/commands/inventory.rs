@@ -69,7 +69,7 @@ async fn inventory_command(
 
 #[utoipa::path(post, path = "/commands/inventory/{sku}/register", tag = "commands",
     params(("sku" = String, Path)), request_body = RegisterSku,
-    responses((status = 201, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 201, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn register(
     State(state): State<AppState>,
@@ -87,7 +87,7 @@ pub async fn register(
 
 #[utoipa::path(post, path = "/commands/inventory/{sku}/receive", tag = "commands",
     params(("sku" = String, Path)), request_body = ReceiveStock,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn receive(
     State(state): State<AppState>,
@@ -105,7 +105,7 @@ pub async fn receive(
 
 #[utoipa::path(post, path = "/commands/inventory/{sku}/adjust", tag = "commands",
     params(("sku" = String, Path)), request_body = AdjustStock,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn adjust(
     State(state): State<AppState>,

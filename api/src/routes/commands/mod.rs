@@ -122,6 +122,12 @@ impl CommandContext {
     }
 }
 
+/// The body of commands that need none: nothing, or `{}`; anything else is refused
+/// rather than ignored.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
 /// The answer to every command.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommandAccepted {

@@ -10,7 +10,7 @@ use domain::shared::OrderId;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{send, CommandContext, Extras};
+use super::{send, CommandContext, Empty, Extras};
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
@@ -63,7 +63,7 @@ async fn order_command(
 
 #[utoipa::path(post, path = "/commands/orders/{id}/ship", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Ship,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn ship(
     State(state): State<AppState>,
@@ -91,12 +91,13 @@ pub async fn ship(
 
 #[utoipa::path(post, path = "/commands/orders/{id}/deliver", tag = "commands",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn deliver(
     State(state): State<AppState>,
     context: CommandContext,
     Path(id): Path<Uuid>,
+    _: Option<Json<Empty>>,
 ) -> Result<Response, ApiError> {
     context.principal()?.require(&[Role::Admin])?;
     let command = OrderCommand::DeliverOrder {
@@ -109,7 +110,7 @@ pub async fn deliver(
 /// customer's order answers 404).
 #[utoipa::path(post, path = "/commands/orders/{id}/cancel", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Cancel,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,

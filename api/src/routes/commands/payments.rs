@@ -26,7 +26,7 @@ pub struct Refund {
 
 #[utoipa::path(post, path = "/commands/payments/{id}/refund", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Refund,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn refund(
     State(state): State<AppState>,

@@ -12,7 +12,7 @@ use domain::shared::{Money, ProductId, Sku};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{answer, respond, run, send, CommandContext, Extras};
+use super::{answer, respond, run, send, CommandContext, Empty, Extras};
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
@@ -52,14 +52,9 @@ pub struct ChangePrice {
     pub price: Money,
 }
 
-/// An empty body, `{}` (or no body at all).
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Empty {}
-
 #[utoipa::path(post, path = "/commands/products", tag = "commands",
     request_body = CreateProduct,
-    responses((status = 201, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 201, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -123,7 +118,7 @@ async fn product_command(
 
 #[utoipa::path(post, path = "/commands/products/{id}/update", tag = "commands",
     params(("id" = Uuid, Path)), request_body = UpdateProduct,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -143,7 +138,7 @@ pub async fn update(
 
 #[utoipa::path(post, path = "/commands/products/{id}/change-price", tag = "commands",
     params(("id" = Uuid, Path)), request_body = ChangePrice,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn change_price(
     State(state): State<AppState>,
@@ -159,12 +154,13 @@ macro_rules! bodiless_command {
     ($handler:ident, $path:literal, $name:literal, $command:expr) => {
         #[utoipa::path(post, path = $path, tag = "commands",
             params(("id" = Uuid, Path)),
-            responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem)),
+            responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
             security(("bearer" = [])))]
         pub async fn $handler(
             State(state): State<AppState>,
             context: CommandContext,
             Path(id): Path<Uuid>,
+            _: Option<Json<Empty>>,
         ) -> Result<Response, ApiError> {
             product_command(&state, &context, id, $name, $command).await
         }

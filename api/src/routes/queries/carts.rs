@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 #[utoipa::path(get, path = "/queries/carts/{id}", tag = "queries",
     params(("id" = Uuid, Path), ("X-Consistency-Token" = Option<String>, Header), ("X-Cart-Token" = Option<String>, Header)),
-    responses((status = 200, body = CartView), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = CartView), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Option<Principal>,

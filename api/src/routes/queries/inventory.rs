@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 #[utoipa::path(get, path = "/queries/inventory/{sku}", tag = "queries",
     params(("sku" = String, Path), ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = InventoryView), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = InventoryView), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     token: ConsistencyToken,
@@ -42,7 +42,7 @@ pub struct InventoryFilter {
 
 #[utoipa::path(get, path = "/queries/inventory", tag = "queries",
     params(InventoryFilter, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Page<InventoryView>), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = Page<InventoryView>), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,

@@ -38,7 +38,7 @@ pub async fn visible_order(
 
 #[utoipa::path(get, path = "/queries/orders/{id}", tag = "queries",
     params(("id" = Uuid, Path), ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = OrderView), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = OrderView), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -63,7 +63,7 @@ pub struct OrderFilter {
 
 #[utoipa::path(get, path = "/queries/orders", tag = "queries",
     params(OrderFilter, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Page<OrderView>), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = Page<OrderView>), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,

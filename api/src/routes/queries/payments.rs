@@ -22,7 +22,7 @@ pub struct PaymentFilter {
 
 #[utoipa::path(get, path = "/queries/payments", tag = "queries",
     params(PaymentFilter, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Vec<PaymentView>), (status = "4XX", body = crate::error::Problem)),
+    responses((status = 200, body = Vec<PaymentView>), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,

@@ -21,7 +21,7 @@ fn is_admin(principal: &Option<Principal>) -> bool {
 
 #[utoipa::path(get, path = "/queries/products/{id}", tag = "queries",
     params(("id" = Uuid, Path), ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = ProductView), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = ProductView), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -49,7 +49,7 @@ pub struct ProductFilter {
 
 #[utoipa::path(get, path = "/queries/products", tag = "queries",
     params(ProductFilter, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Page<ProductView>), (status = "4XX", body = crate::error::Problem)))]
+    responses((status = 200, body = Page<ProductView>), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Option<Principal>,
