@@ -190,7 +190,7 @@ async fn every_payment_event_changes_the_view_as_it_should(
         ]
     );
     assert_eq!(view.transactions[6].reason.as_deref(), Some("returned"));
-    assert_eq!(view.version, 8);
+    assert_eq!(view.version, 7);
 
     // Never the payment method token; of the card only brand and last four.
     let doc: String =
