@@ -284,7 +284,7 @@ async fn a_bad_event_stops_the_projection_naming_it(
         other => panic!("expected a decode error, got {other:?}"),
     }
 
-    let orphan = insert(id(2).to_string(), "CartAbandoned", &ABANDONED).await;
+    let orphan = insert(id(2).to_string(), "CartAbandoned", ABANDONED).await;
     let log = only(orphan, committed_log(&pool).await);
     let error = apply(&pool, &projection, &log).await.unwrap_err();
     let message = error.to_string();
@@ -295,7 +295,7 @@ async fn a_bad_event_stops_the_projection_naming_it(
         "{message}"
     );
 
-    let not_a_uuid = insert("cart-3".into(), "CartAbandoned", &ABANDONED).await;
+    let not_a_uuid = insert("cart-3".into(), "CartAbandoned", ABANDONED).await;
     let log = only(not_a_uuid, committed_log(&pool).await);
     let message = apply(&pool, &projection, &log)
         .await
