@@ -10,7 +10,9 @@
 //!
 //! 1. keep only the events of the view's aggregate type, judged by
 //!    `aggregate_type` before any JSON is parsed, and group them by key;
-//! 2. load the current rows of those keys in one `SELECT … WHERE key = ANY($1)`;
+//! 2. load the current rows of those keys in one `SELECT` (a join on the `UNNEST`
+//!    of the keys); views this instance wrote itself and that are still current
+//!    (same `position`) are not sent again;
 //! 3. fold each stream's events onto its row in memory, in stream order;
 //! 4. write every changed row back in one upsert (`UNNEST` of arrays).
 //!
@@ -249,24 +251,34 @@ struct Gap<'a> {
     up_to: i64,
 }
 
-/// `folded` as the upsert's parameters: keys, documents (JSON text), positions and
-/// times, one array each.
-fn encode_rows<V: View>(
-    folded: &[(String, Folded<V>)],
-) -> Result<(Vec<&str>, Vec<String>, Vec<i64>, Vec<DateTime<Utc>>), Error> {
-    let mut keys = Vec::with_capacity(folded.len());
-    let mut docs = Vec::with_capacity(folded.len());
-    let mut positions = Vec::with_capacity(folded.len());
-    let mut times = Vec::with_capacity(folded.len());
-    for (key, row) in folded {
-        let doc = serde_json::to_string(&row.view)
-            .map_err(|e| Error::Rejected(format!("{}: cannot encode {key}: {e}", V::PROJECTOR)))?;
-        keys.push(key.as_str());
-        docs.push(doc);
-        positions.push(row.position);
-        times.push(row.updated_at);
+/// The upsert's parameters: one array per column, one entry per changed row.
+struct Rows<'a> {
+    keys: Vec<&'a str>,
+    /// The views as JSON text; PostgreSQL parses each once, into `jsonb`.
+    docs: Vec<String>,
+    positions: Vec<i64>,
+    times: Vec<DateTime<Utc>>,
+}
+
+impl<'a> Rows<'a> {
+    fn encode<V: View>(folded: &'a [(String, Folded<V>)]) -> Result<Self, Error> {
+        let mut rows = Rows {
+            keys: Vec::with_capacity(folded.len()),
+            docs: Vec::with_capacity(folded.len()),
+            positions: Vec::with_capacity(folded.len()),
+            times: Vec::with_capacity(folded.len()),
+        };
+        for (key, row) in folded {
+            let doc = serde_json::to_string(&row.view).map_err(|e| {
+                Error::Rejected(format!("{}: cannot encode {key}: {e}", V::PROJECTOR))
+            })?;
+            rows.keys.push(key);
+            rows.docs.push(doc);
+            rows.positions.push(row.position);
+            rows.times.push(row.updated_at);
+        }
+        Ok(rows)
     }
-    Ok((keys, docs, positions, times))
 }
 
 /// The [`PostgresProjection`] of any [`View`].
@@ -458,12 +470,12 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
         if folded.is_empty() {
             return Ok(());
         }
-        let (keys, docs, positions, times) = encode_rows(&folded)?;
+        let rows = Rows::encode(&folded)?;
         sqlx::query(&self.upsert_sql)
-            .bind(keys)
-            .bind(docs)
-            .bind(positions)
-            .bind(times)
+            .bind(rows.keys)
+            .bind(rows.docs)
+            .bind(rows.positions)
+            .bind(rows.times)
             .execute(&mut *tx)
             .await?;
         let mut recent = self.recent();
@@ -480,8 +492,8 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
     }
 }
 
-/// The events of the given streams' gaps, in one
-/// statement (served by the `events` primary key).
+/// The events that fill `gaps`, in one statement (served by the `events` primary
+/// key).
 async fn read_stream_ranges<'e>(
     executor: impl PgExecutor<'e>,
     aggregate_type: &str,
@@ -526,4 +538,200 @@ where
         .fetch_optional(executor)
         .await?;
     Ok(view.map(|Json(view)| view))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::log::TransactionId;
+
+    /// A toy view: a running total, opened once.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Tally {
+        total: i64,
+        version: i64,
+        updated_at: DateTime<Utc>,
+    }
+
+    #[derive(Deserialize)]
+    enum TallyEvent {
+        Opened,
+        Added(i64),
+    }
+
+    impl View for Tally {
+        const PROJECTOR: &'static str = "tallies";
+        const AGGREGATE_TYPE: &'static str = "Tally";
+        const TABLE: &'static str = "read_tallies";
+        const KEY_COLUMN: &'static str = "tally_id";
+        const KEY_KIND: KeyKind = KeyKind::Uuid;
+        const COLUMNS: &'static [(&'static str, &'static str)] =
+            &[("total", "(doc->>'total')::bigint")];
+        type Event = TallyEvent;
+
+        fn fold(view: Option<Self>, event: TallyEvent, at: &EventContext) -> Result<Self, String> {
+            let total = match event {
+                TallyEvent::Opened => {
+                    created_twice(&view, "Opened")?;
+                    0
+                }
+                TallyEvent::Added(n) => existing(view, "Added")?.total + n,
+            };
+            Ok(Tally {
+                total,
+                version: at.sequence,
+                updated_at: at.recorded_at,
+            })
+        }
+
+        fn version(&self) -> i64 {
+            self.version
+        }
+    }
+
+    fn recorded(sequence: i64, payload: &str) -> RecordedEvent {
+        RecordedEvent {
+            global_position: 100 + sequence,
+            transaction_id: TransactionId(7),
+            event_id: Uuid::from_u128(sequence as u128),
+            aggregate_type: "Tally".into(),
+            aggregate_id: "00000000-0000-0000-0000-00000000000a".into(),
+            sequence,
+            event_type: "Added".into(),
+            event_version: "1".into(),
+            payload: payload.into(),
+            metadata: "{}".into(),
+            recorded_at: Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+                + chrono::Duration::seconds(sequence),
+        }
+    }
+
+    fn stream() -> Vec<RecordedEvent> {
+        vec![
+            recorded(1, r#""Opened""#),
+            recorded(2, r#"{"Added": 5}"#),
+            recorded(3, r#"{"Added": 10}"#),
+        ]
+    }
+
+    #[test]
+    fn a_stream_is_folded_in_sequence_order_whatever_order_it_arrives_in() {
+        let events = stream();
+        let shuffled = [&events[2], &events[0], &events[1]];
+        let folded = fold_stream::<Tally>(None, &shuffled).unwrap().unwrap();
+        assert_eq!((folded.view.total, folded.view.version), (15, 3));
+        assert_eq!(
+            (folded.position, folded.updated_at),
+            (103, events[2].recorded_at),
+            "the last event in stream order"
+        );
+    }
+
+    #[test]
+    fn events_already_folded_are_passed_over_and_nothing_new_is_none() {
+        let events = stream();
+        let all: Vec<&RecordedEvent> = events.iter().collect();
+        let after_two = fold_stream::<Tally>(None, &all[..2]).unwrap().unwrap().view;
+        let again = fold_stream::<Tally>(Some(after_two.clone()), &all)
+            .unwrap()
+            .unwrap();
+        assert_eq!((again.view.total, again.view.version), (15, 3));
+        assert_eq!(
+            fold_stream::<Tally>(Some(after_two), &all[..2]).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_gap_in_a_stream_is_an_error_naming_the_missing_sequence() {
+        let events = stream();
+        let error = fold_stream::<Tally>(None, &[&events[0], &events[2]]).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("sequence 2 is missing") && message.contains("position 103"),
+            "{message}"
+        );
+        let stream = Stream {
+            aggregate_id: "a",
+            events: vec![Cow::Borrowed(&events[0]), Cow::Borrowed(&events[2])],
+        };
+        assert_eq!(stream.gap(0), Some((0, 3)));
+        assert_eq!(stream.gap(1), Some((1, 3)));
+        assert_eq!(stream.gap(3), None, "nothing above the version");
+        let whole = Stream {
+            aggregate_id: "a",
+            events: events.iter().map(Cow::Borrowed).collect(),
+        };
+        assert_eq!(whole.gap(0), None);
+    }
+
+    #[test]
+    fn an_event_the_view_cannot_take_is_an_error_naming_it() {
+        let orphan = recorded(1, r#"{"Added": 1}"#);
+        let message = fold_stream::<Tally>(None, &[&orphan])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("tallies")
+                && message.contains("position 101")
+                && message.contains("no creating event"),
+            "{message}"
+        );
+        let garbled = recorded(1, r#"{"Subtracted": 1}"#);
+        assert!(matches!(
+            fold_stream::<Tally>(None, &[&garbled]),
+            Err(Error::Decode {
+                global_position: 101,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn old_payloads_are_upcast_before_they_are_decoded() {
+        let mut event = recorded(1, "");
+        event.event_type = "ProductCreated".into();
+        event.event_version = "1".into();
+        event.payload =
+            r#"{"ProductCreated": {"product_id": "00000000-0000-0000-0000-000000000001",
+            "sku": "MUG-1", "name": "Mug", "description": "", "category": "Kitchen",
+            "brand": "Acme", "price": {"amount": 1200, "currency": "EUR"}}}"#
+                .into();
+        let decoded: domain::product::ProductEvent = decode(&event).unwrap();
+        assert!(matches!(
+            decoded,
+            domain::product::ProductEvent::ProductCreated { attributes, .. } if attributes.is_empty()
+        ));
+    }
+
+    #[test]
+    fn uuid_keys_are_normalised_and_other_ids_refused() {
+        assert_eq!(
+            KeyKind::Uuid.key_of("0000000A-0000-0000-0000-00000000000B"),
+            Ok("0000000a-0000-0000-0000-00000000000b".to_owned())
+        );
+        assert!(KeyKind::Uuid.key_of("cart-1").is_err());
+        assert_eq!(KeyKind::Text.key_of("MUG-1"), Ok("MUG-1".to_owned()));
+    }
+
+    #[test]
+    fn the_statements_name_the_view_s_table_key_and_columns() {
+        let projection = DocumentProjection::<Tally>::new();
+        assert!(projection
+            .upsert_sql
+            .contains("INSERT INTO read_tallies (tally_id, total, doc, position, updated_at)"));
+        assert!(projection
+            .upsert_sql
+            .contains("key::uuid, (doc->>'total')::bigint, doc, position, updated_at"));
+        assert!(projection.upsert_sql.contains(
+            "ON CONFLICT (tally_id) DO UPDATE SET total = EXCLUDED.total, doc = EXCLUDED.doc"
+        ));
+        assert!(projection
+            .select_sql
+            .contains("JOIN read_tallies AS row ON row.tally_id = wanted.key::uuid"));
+        assert_eq!(projection.reset_sql, "TRUNCATE read_tallies");
+    }
 }
