@@ -1,6 +1,7 @@
 //! Writing domain events to the log, projecting them, and the values tests build
 //! events from.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -8,6 +9,7 @@ use cqrs_es::DomainEvent;
 use domain::shared::{Currency, Money, Quantity, Sku};
 use projections::log::{read_batch, Checkpoint, RecordedEvent};
 use projections::read_models::document::{DocumentProjection, EventContext, View};
+use projections::read_models::Page;
 use projections::runtime::PostgresProjection;
 use projections::Error;
 use serde::Serialize;
@@ -157,4 +159,30 @@ pub fn sku(code: &str) -> Sku {
 
 pub fn qty(n: u32) -> Quantity {
     Quantity::new(n).unwrap()
+}
+
+/// Every item of a list, page after page from the first, each page checked
+/// against `limit`.
+pub async fn every_page<V, F, Fut>(limit: i64, mut page: F) -> Vec<V>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<V>, Error>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let Page {
+            items: some,
+            next_cursor,
+        } = page(cursor.take()).await.unwrap();
+        assert!(
+            some.len() as i64 <= limit.clamp(1, 100),
+            "a page beyond its limit"
+        );
+        items.extend(some);
+        match next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return items,
+        }
+    }
 }

@@ -9,7 +9,7 @@ use projections::Error;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::fixtures::{append, append_all, at, fold_all, id, project, sku, small_pool};
+use super::fixtures::{append, append_all, at, every_page, fold_all, id, project, sku, small_pool};
 
 fn registered(code: &str, threshold: u64) -> InventoryEvent {
     InventoryEvent::InventoryRegistered {
@@ -186,18 +186,14 @@ async fn the_list_pages_by_sku_and_narrows_to_low_stock(
         (true, (0..11).filter(|n| n % 2 == 1).collect()),
     ] {
         for limit in [1, 4, 100] {
-            let mut seen = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let page = inventory::list(&pool, low_stock_only, limit, cursor.as_deref())
-                    .await
-                    .unwrap();
-                seen.extend(page.items.into_iter().map(|v| v.sku));
-                match page.next_cursor {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let pool = &pool;
+            let seen: Vec<String> = every_page(limit, |cursor| async move {
+                inventory::list(pool, low_stock_only, limit, cursor.as_deref()).await
+            })
+            .await
+            .into_iter()
+            .map(|view| view.sku)
+            .collect();
             let expected: Vec<String> = expected.iter().map(|n| format!("SKU-{n:02}")).collect();
             assert_eq!(
                 seen, expected,

@@ -19,7 +19,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::fixtures::{append, append_all, at, eur, fold_all, id, project, qty, sku, small_pool};
+use super::fixtures::{
+    append, append_all, at, eur, every_page, fold_all, id, project, qty, sku, small_pool,
+};
 
 const CURRENCY: &str = "EUR";
 
@@ -489,18 +491,10 @@ async fn all_pages(
     status: Option<OrderStatus>,
     limit: i64,
 ) -> Vec<Uuid> {
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = orders::list(pool, customer, status, limit, cursor.as_deref())
-            .await
-            .unwrap();
-        seen.extend(page.items.iter().map(|o| o.order_id));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return seen,
-        }
-    }
+    let pages = every_page(limit, |cursor| async move {
+        orders::list(pool, customer, status, limit, cursor.as_deref()).await
+    });
+    pages.await.into_iter().map(|o| o.order_id).collect()
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]

@@ -12,7 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::fixtures::{append, append_all, eur, fold_all, id, project, sku, small_pool};
+use super::fixtures::{
+    append, append_all, eur, every_page, fold_all, id, project, sku, small_pool,
+};
 
 pub fn created(product: Uuid, code: &str, category: &str) -> ProductEvent {
     ProductEvent::ProductCreated {
@@ -234,19 +236,10 @@ async fn all_pages(
     status: Option<ProductStatus>,
     limit: i64,
 ) -> Vec<Uuid> {
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = products::list(pool, category, status, limit, cursor.as_deref())
-            .await
-            .unwrap();
-        assert!(page.items.len() as i64 <= limit);
-        seen.extend(page.items.iter().map(|p| p.product_id));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return seen,
-        }
-    }
+    let pages = every_page(limit, |cursor| async move {
+        products::list(pool, category, status, limit, cursor.as_deref()).await
+    });
+    pages.await.into_iter().map(|p| p.product_id).collect()
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
