@@ -471,6 +471,13 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
             return Ok(());
         }
         let rows = Rows::encode(&folded)?;
+        // The read model can always be rebuilt from the log, and it moves with its
+        // checkpoint in this one transaction: a crash right after the commit loses
+        // both together, and the batch is applied again. So the commit need not
+        // wait for its WAL to reach the disk (a fifth faster rebuilds, measured).
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(&self.upsert_sql)
             .bind(rows.keys)
             .bind(rows.docs)
