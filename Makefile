@@ -12,6 +12,8 @@ SERVICES = services="$$(scripts/services.sh)" && eval "$$services"
 run:
 	@$(SERVICES); \
 	export DATABASE_URL="$${DATABASE_URL:-$$DATABASE_SERVER/commerce}"; \
+	export JWT_SECRET="$${JWT_SECRET:-$$(scripts/dev-secret.sh)}"; \
+	echo "mint a token: JWT_SECRET=\$$(cat .local/jwt-secret) cargo run -q -p api --bin commerce -- token --sub <id> --role admin"; \
 	cargo run -p api --bin commerce -- serve
 
 ## Every test of the workspace, each against a fresh database of its own.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::secret::Secret;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "commerce",
@@ -31,6 +33,65 @@ pub enum Command {
     Project(ProjectConfig),
     /// Create the database if it is missing and apply every pending migration.
     Migrate(DatabaseConfig),
+    /// Mint a bearer token (HS256, with JWT_SECRET) for local use.
+    Token(TokenConfig),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenConfig {
+    /// The subject: a customer's id (a UUID) or a staff member's name.
+    #[arg(long)]
+    pub sub: String,
+    /// customer, admin, auditor or analyst.
+    #[arg(long)]
+    pub role: crate::auth::Role,
+    /// Seconds until the token expires.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: i64,
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Secret,
+}
+
+/// Auth, limits and behaviour of the HTTP API.
+#[derive(Debug, Clone, Args)]
+pub struct ApiConfig {
+    /// HS256 secret that signs and verifies bearer tokens (at least 32 bytes).
+    /// Required unless JWT_PUBLIC_KEY_FILE is given.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// RS256 instead: the issuer's public key (PEM). Tokens are then minted elsewhere.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<std::path::PathBuf>,
+
+    /// Signs guest cart tokens; defaults to a key derived from JWT_SECRET.
+    #[arg(long, env = "CART_TOKEN_SECRET", hide_env_values = true)]
+    pub cart_token_secret: Option<Secret>,
+
+    /// Requests per minute per caller (token subject, or IP for anonymous callers);
+    /// 0 turns rate limits off.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+
+    /// How many requests a caller may send at once before the rate applies.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+
+    /// How long a query waits for its read model to reach a consistency token.
+    #[arg(long, env = "CONSISTENCY_WAIT_MS", default_value_t = 5000)]
+    pub consistency_wait_ms: u64,
+
+    /// The currency of carts opened without one (ISO 4217).
+    #[arg(long, env = "DEFAULT_CURRENCY", default_value = "EUR")]
+    pub default_currency: String,
+
+    /// Flat shipping cost added to every order, in minor units of its currency.
+    #[arg(long, env = "SHIPPING_COST_MINOR", default_value_t = 0)]
+    pub shipping_cost_minor: i64,
+
+    /// Aggregates of each type kept in memory by the command side.
+    #[arg(long, env = "AGGREGATE_CACHE_CAPACITY", default_value_t = 10_000)]
+    pub aggregate_cache_capacity: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -41,6 +102,11 @@ pub struct ProjectConfig {
     /// How often an idle projector reads the log without being woken.
     #[arg(long, env = "PROJECTOR_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub projector_poll_interval_ms: u64,
+
+    /// Once caught up, how long a projector lets events gather before reading them:
+    /// longer means fewer, larger transactions under load, and later reads.
+    #[arg(long, env = "PROJECTOR_GATHER_MS", default_value_t = 10)]
+    pub projector_gather_ms: u64,
 
     /// How long shutdown waits for the batches in hand.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
@@ -88,11 +154,18 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub projectors: ProjectConfig,
+
+    #[command(flatten)]
+    pub api: ApiConfig,
 }
 
 impl ProjectConfig {
     pub fn projector_poll_interval(&self) -> Duration {
         Duration::from_millis(self.projector_poll_interval_ms)
+    }
+
+    pub fn projector_gather(&self) -> Duration {
+        Duration::from_millis(self.projector_gather_ms)
     }
 
     pub fn shutdown_grace(&self) -> Duration {
@@ -113,7 +186,7 @@ mod tests {
 
     #[test]
     fn defaults_work_locally() {
-        let cli = Cli::try_parse_from(["commerce", "serve"]).unwrap();
+        let cli = Cli::try_parse_from(["commerce", "serve", "--jwt-secret", "x"]).unwrap();
         let Command::Serve(config) = cli.command else {
             panic!("expected serve")
         };
@@ -126,5 +199,28 @@ mod tests {
         let error =
             Cli::try_parse_from(["commerce", "serve", "--bind-addr", "nowhere"]).unwrap_err();
         assert!(error.to_string().contains("--bind-addr"), "{error}");
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn secrets_never_print_in_the_parsed_configuration() {
+        let cli = Cli::try_parse_from([
+            "commerce",
+            "serve",
+            "--jwt-secret",
+            "very-secret-value",
+            "--cart-token-secret",
+            "another-secret-value",
+        ])
+        .unwrap();
+        let printed = format!("{cli:?}");
+        assert!(!printed.contains("very-secret-value"), "{printed}");
+        assert!(!printed.contains("another-secret-value"), "{printed}");
     }
 }

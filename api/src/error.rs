@@ -38,6 +38,9 @@ pub enum ApiError {
     TooManyRequests { retry_after: Duration },
     #[error("{0}")]
     Unavailable(String),
+    /// A read model did not reach the caller's consistency token in time.
+    #[error("{0}")]
+    NotYetConsistent(String),
     /// Anything unexpected; the body never carries its details.
     #[error("internal error: {0}")]
     Internal(String),
@@ -88,6 +91,9 @@ impl ApiError {
             ApiError::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::NotYetConsistent(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "consistency_timeout")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -1,8 +1,9 @@
 //! Extractors whose rejections are problem details with a clear `detail`: axum's
 //! own answer in plain text, which a client cannot parse reliably.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -24,19 +25,47 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
+        match <axum::Json<T> as FromRequest<S>>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
 }
 
+/// An optional JSON body: an empty body is `None`; anything else must be valid.
+impl<S, T> OptionalFromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let bytes = <Bytes as FromRequest<S>>::from_request(request, state)
+            .await
+            .map_err(|e| match e.status().as_u16() {
+                413 => ApiError::PayloadTooLarge { limit: BODY_LIMIT },
+                _ => ApiError::bad_request("invalid_body", e.body_text()),
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| Some(Json(v)))
+            .map_err(|e| {
+                let code = match e.classify() {
+                    serde_json::error::Category::Data => "invalid_body",
+                    _ => "malformed_json",
+                };
+                ApiError::bad_request(code, format!("the JSON body is not valid: {e}"))
+            })
+    }
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_body", e.body_text()),
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_request("malformed_json", e.body_text())
-        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
             "the body must be JSON, sent with `Content-Type: application/json`".into(),
         ),

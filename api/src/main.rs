@@ -13,5 +13,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(config) => server::serve(config).await,
         Command::Project(config) => server::project(config).await,
         Command::Migrate(database) => server::migrate(&database).await.map(|_| ()),
+        Command::Token(config) => {
+            println!("{}", server::mint_token(&config)?);
+            Ok(())
+        }
     }
 }

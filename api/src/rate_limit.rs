@@ -136,7 +136,10 @@ fn set_headers(headers: &mut HeaderMap, limit: u32, standing: Standing) {
     let values = [
         ("x-ratelimit-limit", u64::from(limit)),
         ("x-ratelimit-remaining", u64::from(standing.remaining)),
-        ("x-ratelimit-reset", standing.reset.as_secs_f64().ceil() as u64),
+        (
+            "x-ratelimit-reset",
+            standing.reset.as_secs_f64().ceil() as u64,
+        ),
     ];
     for (name, value) in values {
         if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
@@ -151,7 +154,10 @@ mod tests {
 
     #[test]
     fn allows_a_burst_then_refuses_until_refilled() {
-        let limiter = RateLimiter::new(RateLimit { per_minute: 60, burst: 3 });
+        let limiter = RateLimiter::new(RateLimit {
+            per_minute: 60,
+            burst: 3,
+        });
         let start = Instant::now();
         for remaining in [2, 1, 0] {
             let standing = limiter.check("a", start);
@@ -160,16 +166,26 @@ mod tests {
         }
         let refused = limiter.check("a", start);
         assert!(!refused.allowed);
-        assert!(refused.retry_after > Duration::from_millis(900), "{refused:?}");
+        assert!(
+            refused.retry_after > Duration::from_millis(900),
+            "{refused:?}"
+        );
         // Another caller has a bucket of their own.
         assert!(limiter.check("b", start).allowed);
         // One token a second comes back.
-        assert!(limiter.check("a", start + Duration::from_millis(1100)).allowed);
+        assert!(
+            limiter
+                .check("a", start + Duration::from_millis(1100))
+                .allowed
+        );
     }
 
     #[test]
     fn reset_is_the_time_to_a_full_bucket() {
-        let limiter = RateLimiter::new(RateLimit { per_minute: 60, burst: 10 });
+        let limiter = RateLimiter::new(RateLimit {
+            per_minute: 60,
+            burst: 10,
+        });
         let now = Instant::now();
         limiter.check("a", now);
         let standing = limiter.check("a", now);

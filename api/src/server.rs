@@ -19,9 +19,19 @@ use sqlx::{PgPool, Postgres};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{DatabaseConfig, ProjectConfig, ServeConfig};
+use commands::catalog::Catalog;
+use commands::payment_gateway::TestGateway;
+use commands::store::GroupCommit;
+use commands::{AggregateStore, StoreOptions};
+use domain::shared::Currency;
+
+use crate::auth::{Authenticator, CartTokens};
+use crate::config::{ApiConfig, DatabaseConfig, ProjectConfig, ServeConfig, TokenConfig};
+use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::routes;
+use crate::secret::Secret;
 use crate::state::AppState;
+use crate::state::{Settings, Stores};
 
 /// Creates the database if missing, applies pending migrations, and returns a pool.
 pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
@@ -55,10 +65,101 @@ pub fn projectors(
     wakeups: LogWakeups,
     options: ProjectorOptions,
 ) -> ProjectorRuntime {
-    ProjectorRuntime::new(pool, wakeups, options).with(
-        Projector::Postgres(Arc::new(EventCountsProjection)),
-        OnFailure::Stop,
+    use projections::read_models::{carts, inventory, orders, payments, products};
+    let read_models: [Arc<dyn projections::runtime::PostgresProjection>; 6] = [
+        Arc::new(EventCountsProjection),
+        Arc::new(products::ProductsProjection::new()),
+        Arc::new(inventory::InventoryProjection::new()),
+        Arc::new(carts::CartsProjection::new()),
+        Arc::new(orders::OrdersProjection::new()),
+        Arc::new(payments::PaymentsProjection::new()),
+    ];
+    read_models.into_iter().fold(
+        ProjectorRuntime::new(pool, wakeups, options),
+        |runtime, model| runtime.with(Projector::Postgres(model), OnFailure::Stop),
     )
+}
+
+/// The command side, auth and settings the routes share.
+pub fn app_state(
+    pool: PgPool,
+    wakeups: LogWakeups,
+    redis: Option<redis::Client>,
+    projectors: ProjectorStates,
+    config: &ApiConfig,
+) -> anyhow::Result<AppState> {
+    let auth = match (&config.jwt_public_key_file, &config.jwt_secret) {
+        (Some(path), _) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("failed to read JWT_PUBLIC_KEY_FILE {}", path.display()))?;
+            Authenticator::rs256(&pem)?
+        }
+        (None, Some(secret)) => {
+            anyhow::ensure!(
+                secret.expose().len() >= 32,
+                "JWT_SECRET must be at least 32 bytes long"
+            );
+            Authenticator::hs256(secret)
+        }
+        (None, None) => anyhow::bail!(
+            "set JWT_SECRET (HS256) or JWT_PUBLIC_KEY_FILE (RS256): bearer tokens cannot be checked without one"
+        ),
+    };
+    let cart_secret = match (&config.cart_token_secret, &config.jwt_secret) {
+        (Some(secret), _) => secret.clone(),
+        (None, Some(jwt)) => Secret::new(format!("cart-tokens:{}", jwt.expose())),
+        (None, None) => anyhow::bail!("set CART_TOKEN_SECRET when tokens are RS256"),
+    };
+    let store = StoreOptions {
+        cache_capacity: config.aggregate_cache_capacity,
+        snapshot_every: None,
+    };
+    // One appender for every aggregate type: concurrent commands share commits.
+    let group = GroupCommit::start(pool.clone());
+    let stores = Stores {
+        products: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
+        // A SKU's stream grows with every order: snapshot it.
+        inventory: AggregateStore::sharing(
+            pool.clone(),
+            wakeups.clone(),
+            StoreOptions {
+                snapshot_every: Some(100),
+                ..store
+            },
+            group.clone(),
+        ),
+        carts: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
+        orders: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
+        payments: AggregateStore::sharing(pool.clone(), wakeups, store, group),
+    };
+    let rate_limiter = (config.rate_limit_per_minute > 0).then(|| {
+        RateLimiter::new(RateLimit {
+            per_minute: config.rate_limit_per_minute,
+            burst: config.rate_limit_burst.max(1),
+        })
+    });
+    Ok(AppState {
+        catalog: Arc::new(Catalog::new(stores.products.clone())),
+        gateway: Arc::new(TestGateway),
+        pool,
+        redis,
+        projectors,
+        stores,
+        auth: Arc::new(auth),
+        cart_tokens: CartTokens::new(&cart_secret),
+        rate_limiter,
+        settings: Settings {
+            consistency_wait: Duration::from_millis(config.consistency_wait_ms),
+            default_currency: Currency::new(&config.default_currency)
+                .context("DEFAULT_CURRENCY is not an ISO 4217 code")?,
+            shipping_cost_minor: config.shipping_cost_minor,
+        },
+    })
+}
+
+/// `commerce token`: a bearer token for local use.
+pub fn mint_token(config: &TokenConfig) -> anyhow::Result<String> {
+    Ok(Authenticator::hs256(&config.jwt_secret).mint(&config.sub, config.role, config.ttl)?)
 }
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
@@ -68,8 +169,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
 
+    // One wakeup source for both sides: a command's append wakes this process's
+    // projectors at once, without a round trip through NOTIFY.
+    let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
     let (states, running) = if config.run_projectors {
-        let running = start_projectors(&pool, &config.projectors, &cancel).await?;
+        let running = start_projectors(&pool, &config.projectors, wakeups.clone(), &cancel).await?;
         (running.states(), Some(running))
     } else {
         (ProjectorStates::default(), None)
@@ -80,17 +184,15 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .map(redis::Client::open)
         .transpose()
         .context("REDIS_URL is not a valid Redis URL")?;
-    let state = AppState {
-        pool: pool.clone(),
-        redis,
-        projectors: states,
-    };
+    let state = app_state(pool.clone(), wakeups, redis, states, &config.api)?;
+    tokio::spawn(sweep_idempotency_records(pool.clone(), cancel.clone()));
     let listener = TcpListener::bind(config.bind_addr)
         .await
         .with_context(|| format!("failed to bind {}", config.bind_addr))?;
     tracing::info!(addr = %config.bind_addr, "serving HTTP");
     let shutdown = cancel.clone();
-    axum::serve(listener, routes::router(state))
+    let app = routes::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .context("HTTP server failed")?;
@@ -112,7 +214,8 @@ pub async fn project(config: ProjectConfig) -> anyhow::Result<()> {
     ensure_cluster_ahead_of_log(&pool).await?;
     let cancel = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
-    let running = start_projectors(&pool, &config, &cancel).await?;
+    let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
+    let running = start_projectors(&pool, &config, wakeups, &cancel).await?;
     tokio::select! {
         _ = cancel.cancelled() => {}
         // Nothing left to run: exit, so that the orchestrator sees it and restarts.
@@ -127,11 +230,12 @@ pub async fn project(config: ProjectConfig) -> anyhow::Result<()> {
 async fn start_projectors(
     pool: &PgPool,
     config: &ProjectConfig,
+    wakeups: LogWakeups,
     cancel: &CancellationToken,
 ) -> anyhow::Result<RunningProjectors> {
-    let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
     let options = ProjectorOptions {
         poll_interval: config.projector_poll_interval(),
+        gather: config.projector_gather(),
         ..ProjectorOptions::default()
     };
     projectors(pool.clone(), wakeups, options)
@@ -156,6 +260,19 @@ async fn finish_projectors(running: RunningProjectors, grace: Duration) -> anyho
         failed.join(", ")
     );
     Ok(())
+}
+
+/// Drops expired idempotency records every ten minutes.
+async fn sweep_idempotency_records(pool: PgPool, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+        }
+        if let Err(error) = crate::idempotency::sweep_expired(&pool).await {
+            tracing::warn!(%error, "failed to drop expired idempotency records");
+        }
+    }
 }
 
 async fn cancel_on_signal(cancel: CancellationToken) {

@@ -1,7 +1,22 @@
 //! What every handler can reach.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use commands::catalog::Catalog;
+use commands::payment_gateway::PaymentGateway;
+use commands::AggregateStore;
+use domain::cart::Cart;
+use domain::inventory::Inventory;
+use domain::order::Order;
+use domain::payment::Payment;
+use domain::product::Product;
+use domain::shared::Currency;
 use projections::runtime::ProjectorStates;
 use sqlx::PgPool;
+
+use crate::auth::{Authenticator, CartTokens};
+use crate::rate_limit::RateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -10,4 +25,32 @@ pub struct AppState {
     pub redis: Option<redis::Client>,
     /// The projectors of this process (empty when they run elsewhere).
     pub projectors: ProjectorStates,
+    pub stores: Stores,
+    pub catalog: Arc<Catalog>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub auth: Arc<Authenticator>,
+    pub cart_tokens: CartTokens,
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    pub settings: Settings,
+}
+
+/// The command side: one store per aggregate type.
+#[derive(Clone)]
+pub struct Stores {
+    pub products: Arc<AggregateStore<Product>>,
+    pub inventory: Arc<AggregateStore<Inventory>>,
+    pub carts: Arc<AggregateStore<Cart>>,
+    pub orders: Arc<AggregateStore<Order>>,
+    pub payments: Arc<AggregateStore<Payment>>,
+}
+
+/// Behaviour the operator chooses.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How long a query waits for its read model to reach a consistency token.
+    pub consistency_wait: Duration,
+    /// The currency of carts opened without one.
+    pub default_currency: Currency,
+    /// Added to every order (a flat rate, in the cart's currency).
+    pub shipping_cost_minor: i64,
 }

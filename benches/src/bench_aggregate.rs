@@ -7,7 +7,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BenchCart {
     lines: u32,
 }
@@ -66,6 +66,10 @@ pub fn sample_payload(index: usize) -> Value {
 }
 
 pub fn metadata_map(index: usize) -> HashMap<String, String> {
+    metadata(index).into_map()
+}
+
+pub fn metadata(index: usize) -> commands::CommandMetadata {
     commands::CommandMetadata {
         actor: format!("customer-{}", index % 1000),
         actor_role: "customer".into(),
@@ -74,7 +78,6 @@ pub fn metadata_map(index: usize) -> HashMap<String, String> {
         request_id: uuid::Uuid::new_v4(),
         command: "add-item".into(),
     }
-    .into_map()
 }
 
 pub fn sample_metadata(index: usize) -> Value {

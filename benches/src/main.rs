@@ -10,6 +10,8 @@
 //! - rebuild: the event_counts projector applying the whole log from zero.
 
 mod bench_aggregate;
+mod domain_log;
+mod http_commands;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -61,7 +63,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let pool = fresh_database(&args).await?;
+    let pool = fresh_database(&args, "commerce_bench").await?;
     println!(
         "commerce-bench: {} events per write run, {} writers, a log of {} events; PostgreSQL {}",
         args.events,
@@ -77,6 +79,15 @@ async fn main() -> anyhow::Result<()> {
     let plain_before = plain_inserts(&pool, &args, "plain-before").await?;
     let persist = postgres_es_persist(&pool, &args).await?;
     let command = cqrs_commands(&pool, &args).await?;
+    let store = store_commands(&pool, &args).await?;
+    let http_alone = {
+        let server = http_commands::start(pool.clone(), false).await?;
+        http_commands::add_items(&server, args.writers, args.events).await?
+    };
+    let http = {
+        let server = http_commands::start(pool.clone(), true).await?;
+        http_commands::add_items(&server, args.writers, args.events).await?
+    };
     let plain_after = plain_inserts(&pool, &args, "plain-after").await?;
     let plain = (plain_before + plain_after) / 2.0;
     println!("raw INSERT/s: {plain_before:.0} before ours, {plain_after:.0} after");
@@ -87,6 +98,9 @@ async fn main() -> anyhow::Result<()> {
     );
     row("append: postgres-es persist vs INSERT", persist, plain);
     row("append: cqrs-es command (load+persist)", command, plain);
+    row("append: API store command (cached)", store, plain);
+    row("HTTP add-item, projectors elsewhere", http_alone, plain);
+    row("HTTP add-item, projectors in-process", http, plain);
 
     fill_log(&pool, args.log_events).await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
@@ -97,10 +111,26 @@ async fn main() -> anyhow::Result<()> {
     let copy = plain_copy(&pool, total).await?;
     row("read log: gap-free reader vs SELECT", reader, select);
     row("read log: gap-free reader vs COPY", reader, copy);
-    let rebuild = rebuild(&pool, total).await?;
+    let counts = rebuild(&pool, total, Arc::new(EventCountsProjection)).await?;
     println!(
         "{:<44} {:>12.0}",
-        "rebuild: event_counts from zero (events/s)", rebuild
+        "rebuild: event_counts from zero (events/s)", counts
+    );
+    pool.close().await;
+
+    // Read models from real domain events, alone in a log of their own.
+    let pool = fresh_database(&args, "commerce_bench_carts").await?;
+    let events = domain_log::fill_carts(&pool, args.log_events / 10, 9).await?;
+    let carts = rebuild(
+        &pool,
+        events as i64,
+        Arc::new(projections::read_models::carts::CartsProjection::new()),
+    )
+    .await?;
+    println!(
+        "{:<44} {:>12.0}",
+        format!("rebuild: carts read model, {events} events (/s)"),
+        carts
     );
     pool.close().await;
     Ok(())
@@ -110,20 +140,22 @@ fn row(label: &str, ours: f64, raw: f64) {
     println!("{label:<44} {ours:>12.0} {raw:>14.0} {:>7.2}", ours / raw);
 }
 
-async fn fresh_database(args: &Args) -> anyhow::Result<PgPool> {
+async fn fresh_database(args: &Args, name: &str) -> anyhow::Result<PgPool> {
     let server = PgConnectOptions::from_str(&args.server_url).context("invalid --server-url")?;
     let admin = PgPoolOptions::new()
         .max_connections(1)
         .connect_with(server.clone().database("postgres"))
         .await?;
     admin
-        .execute("DROP DATABASE IF EXISTS commerce_bench WITH (FORCE)")
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await?;
-    admin.execute("CREATE DATABASE commerce_bench").await?;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
     admin.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(args.writers as u32 + 2)
-        .connect_with(writer_options(server.database("commerce_bench")))
+        .connect_with(writer_options(server.database(name)))
         .await?;
     eventstore_migrations::run(&pool).await?;
     pool.execute(
@@ -219,6 +251,32 @@ async fn postgres_es_persist(pool: &PgPool, args: &Args) -> anyhow::Result<f64> 
     .await
 }
 
+/// The API's command path without HTTP: [`commands::execute`] on cached aggregates.
+async fn store_commands(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
+    let store = commands::AggregateStore::<BenchCart>::new(
+        pool.clone(),
+        LogWakeups::local(),
+        commands::StoreOptions::default(),
+    );
+    concurrently(args.writers, args.events, "store", move |id, _, index| {
+        let store = store.clone();
+        async move {
+            commands::execute(
+                &store,
+                &id,
+                index,
+                &bench_aggregate::metadata(index),
+                commands::CommandOptions::default(),
+                None,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("command failed: {e}"))
+        }
+    })
+    .await
+}
+
 async fn cqrs_commands(pool: &PgPool, args: &Args) -> anyhow::Result<f64> {
     let framework = Arc::new(cqrs::<BenchCart>(pool.clone(), LogWakeups::local(), ()));
     concurrently(args.writers, args.events, "command", move |id, _, index| {
@@ -303,7 +361,11 @@ async fn plain_copy(pool: &PgPool, total: i64) -> anyhow::Result<f64> {
     Ok(lines as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn rebuild(pool: &PgPool, total: i64) -> anyhow::Result<f64> {
+async fn rebuild(
+    pool: &PgPool,
+    total: i64,
+    projection: Arc<dyn projections::runtime::PostgresProjection>,
+) -> anyhow::Result<f64> {
     let cancel = CancellationToken::new();
     let started = Instant::now();
     let running = ProjectorRuntime::new(
@@ -311,10 +373,7 @@ async fn rebuild(pool: &PgPool, total: i64) -> anyhow::Result<f64> {
         LogWakeups::local(),
         ProjectorOptions::default(),
     )
-    .with(
-        Projector::Postgres(Arc::new(EventCountsProjection)),
-        OnFailure::Stop,
-    )
+    .with(Projector::Postgres(projection), OnFailure::Stop)
     .start(cancel.clone())
     .await?;
     loop {

@@ -21,6 +21,9 @@ pub enum StoreError {
     Serialize(#[from] serde_json::Error),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The group this command's append went in failed as a whole.
+    #[error("database error: {0}")]
+    Group(std::sync::Arc<sqlx::Error>),
 }
 
 impl StoreError {

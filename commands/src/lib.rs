@@ -2,10 +2,12 @@
 //! part of what. [`store`] and [`execute`] are the path every API command takes;
 //! [`event_store`] builds cqrs-es frameworks over the same table for other callers.
 
+pub mod catalog;
 pub mod error;
 pub mod event_store;
 pub mod execute;
 pub mod metadata;
+pub mod payment_gateway;
 pub mod store;
 
 pub use error::{CommandError, StoreError};

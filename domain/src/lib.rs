@@ -13,3 +13,27 @@ pub mod payment;
 pub mod product;
 pub mod shared;
 pub mod upcasting;
+
+/// A business refusal: every aggregate's error, with the stable code the API
+/// answers it with (HTTP 422, `code` in the problem body).
+pub trait Refusal: std::error::Error {
+    fn code(&self) -> &'static str;
+}
+
+macro_rules! refusal {
+    ($($error:path),*) => {
+        $(impl Refusal for $error {
+            fn code(&self) -> &'static str {
+                <$error>::code(self)
+            }
+        })*
+    };
+}
+
+refusal!(
+    cart::CartError,
+    inventory::InventoryError,
+    order::OrderError,
+    payment::PaymentError,
+    product::ProductError
+);

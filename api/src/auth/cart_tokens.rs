@@ -53,7 +53,10 @@ mod tests {
     #[test]
     fn a_token_opens_its_own_cart_only() {
         let tokens = CartTokens::new(&Secret::new("s3cret".into()));
-        let (a, b) = (CartId::new(Uuid::from_u128(1)), CartId::new(Uuid::from_u128(2)));
+        let (a, b) = (
+            CartId::new(Uuid::from_u128(1)),
+            CartId::new(Uuid::from_u128(2)),
+        );
         let token = tokens.issue(a);
         assert!(tokens.opens(a, &token));
         assert!(!tokens.opens(b, &token));

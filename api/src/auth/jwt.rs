@@ -58,12 +58,13 @@ impl Authenticator {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid(e.to_string()),
-            }
-        })?;
+        let data =
+            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid(e.to_string()),
+                }
+            })?;
         let subject = data.claims.sub;
         if subject.is_empty() || subject.len() > 200 || subject.chars().any(char::is_control) {
             return Err(TokenError::Invalid(

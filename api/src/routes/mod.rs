@@ -1,19 +1,27 @@
 //! The router: every route of the API, and the layers all of them share.
 
+pub mod commands;
 mod health;
 mod metrics;
+pub mod queries;
 
 use axum::body::{to_bytes, Body};
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{header, HeaderName};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::authenticate;
 use crate::error::ApiError;
+use crate::extract::BODY_LIMIT;
+use crate::idempotency::idempotency;
+use crate::openapi::{ApiDoc, DOCS_PAGE};
+use crate::rate_limit;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -22,16 +30,78 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    use self::commands::{carts as c, inventory as i, orders as o, payments as pay, products as p};
+    let commands = Router::new()
+        .route("/commands/products", post(p::create))
+        .route("/commands/products/{id}/update", post(p::update))
+        .route(
+            "/commands/products/{id}/change-price",
+            post(p::change_price),
+        )
+        .route("/commands/products/{id}/publish", post(p::publish))
+        .route("/commands/products/{id}/unpublish", post(p::unpublish))
+        .route("/commands/products/{id}/discontinue", post(p::discontinue))
+        .route("/commands/inventory/{sku}/register", post(i::register))
+        .route("/commands/inventory/{sku}/receive", post(i::receive))
+        .route("/commands/inventory/{sku}/adjust", post(i::adjust))
+        .route("/commands/carts", post(c::open))
+        .route("/commands/carts/{id}/add-item", post(c::add_item))
+        .route(
+            "/commands/carts/{id}/change-quantity",
+            post(c::change_quantity),
+        )
+        .route("/commands/carts/{id}/remove-item", post(c::remove_item))
+        .route(
+            "/commands/carts/{id}/attach-customer",
+            post(c::attach_customer),
+        )
+        .route("/commands/carts/{id}/checkout", post(c::checkout))
+        .route("/commands/carts/{id}/abandon", post(c::abandon))
+        .route("/commands/orders/{id}/ship", post(o::ship))
+        .route("/commands/orders/{id}/deliver", post(o::deliver))
+        .route("/commands/orders/{id}/cancel", post(o::cancel))
+        .route("/commands/payments/{id}/refund", post(pay::refund))
+        .route_layer(middleware::from_fn_with_state(
+            state.pool.clone(),
+            idempotency,
+        ));
+    let queries = Router::new()
+        .route("/queries/carts/{id}", get(queries::carts::get))
+        .route("/queries/orders", get(queries::orders::list))
+        .route("/queries/orders/{id}", get(queries::orders::get))
+        .route("/queries/inventory", get(queries::inventory::list))
+        .route("/queries/inventory/{sku}", get(queries::inventory::get))
+        .route("/queries/payments", get(queries::payments::list))
+        .route("/queries/products", get(queries::products::list))
+        .route("/queries/products/{id}", get(queries::products::get));
     Router::new()
+        .merge(commands)
+        .merge(queries)
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(|| async { axum::response::Html(DOCS_PAGE) }))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics))
         .fallback(|| async { ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.rate_limiter.clone(),
+            rate_limit::limit,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            authenticate,
+        ))
         .layer(middleware::from_fn(add_request_id_to_problems))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi;
+    axum::Json(ApiDoc::openapi())
 }
 
 /// Puts the request id into every problem body, so a client can quote it.

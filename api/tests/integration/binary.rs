@@ -27,6 +27,7 @@ fn commerce(database_url: &str, address: &str) -> Command {
         .env("DATABASE_URL", database_url)
         .env("DATABASE_MAX_CONNECTIONS", "4")
         .env("BIND_ADDR", address)
+        .env("JWT_SECRET", crate::support::JWT_SECRET)
         .env_remove("REDIS_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

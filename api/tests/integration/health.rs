@@ -28,7 +28,7 @@ async fn ready_reports_the_database_redis_and_each_projectors_lag(pool: PgPool) 
         let response = app.get("/health/ready").await;
         assert_eq!(response.status(), 200);
         body = response.json().await.unwrap();
-        if body["projectors"][0]["events_applied"] == 1 {
+        if event_counts(&body)["events_applied"] == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -36,7 +36,7 @@ async fn ready_reports_the_database_redis_and_each_projectors_lag(pool: PgPool) 
     assert_eq!(body["status"], "ready");
     assert_eq!(body["database"]["status"], "up");
     assert_eq!(body["redis"]["status"], "up");
-    let projector = &body["projectors"][0];
+    let projector = event_counts(&body);
     assert_eq!(projector["projector"], "event_counts");
     assert_eq!(projector["here"]["state"], "active");
     assert_eq!(projector["events_applied"], 1, "{body}");
@@ -156,4 +156,13 @@ async fn migrate_creates_a_missing_database_and_is_idempotent() {
         .execute(&admin)
         .await
         .unwrap();
+}
+
+/// The event_counts projector's entry of a readiness answer.
+fn event_counts(body: &Value) -> Value {
+    body["projectors"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["projector"] == "event_counts"))
+        .cloned()
+        .unwrap_or(Value::Null)
 }

@@ -4,4 +4,5 @@
 
 mod binary;
 mod health;
+mod storefront;
 mod support;

@@ -1,20 +1,28 @@
-//! `spawn_app`: the real server on a free port.
+//! `spawn_app`: the real server on a free port, against the test's own database,
+//! with helpers that speak HTTP as a client would.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use api::auth::{Authenticator, Role};
+use api::config::ApiConfig;
 use api::routes::router;
-use api::server::projectors;
-use api::state::AppState;
+use api::secret::Secret;
+use api::server::{app_state, projectors};
 use projections::log::LogWakeups;
 use projections::runtime::ProjectorOptions;
+use serde_json::Value;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
 
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub cancel: CancellationToken,
+    pub pool: PgPool,
 }
 
 impl TestApp {
@@ -26,6 +34,47 @@ impl TestApp {
             .await
             .expect("send the request")
     }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A bearer token for `subject` in `role`.
+    pub fn token(&self, subject: &str, role: Role) -> String {
+        Authenticator::hs256(&Secret::new(JWT_SECRET.into()))
+            .mint(subject, role, 600)
+            .unwrap()
+    }
+
+    /// POSTs `body` to `path` as `token`'s holder; returns status and JSON body.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut request = self.client.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("send the request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs `path` as `token`'s holder, reading its own write `consistency`.
+    pub async fn read(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        consistency: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(consistency) = consistency {
+            request = request.header("X-Consistency-Token", consistency);
+        }
+        let response = request.send().await.expect("send the request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
 }
 
 impl Drop for TestApp {
@@ -34,37 +83,56 @@ impl Drop for TestApp {
     }
 }
 
+/// The API's settings in tests: generous rate limits unless a test wants them.
+pub fn api_config() -> ApiConfig {
+    ApiConfig {
+        jwt_secret: Some(Secret::new(JWT_SECRET.into())),
+        jwt_public_key_file: None,
+        cart_token_secret: None,
+        rate_limit_per_minute: 0,
+        rate_limit_burst: 100,
+        consistency_wait_ms: 5000,
+        default_currency: "EUR".into(),
+        shipping_cost_minor: 0,
+        aggregate_cache_capacity: 1000,
+    }
+}
+
 pub async fn spawn_app(pool: PgPool, run_projectors: bool) -> TestApp {
     // `make test` points REDIS_URL at the Redis it found or started.
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    spawn_app_with_redis(pool, run_projectors, &redis_url).await
+    spawn_app_with(pool, run_projectors, &redis_url, api_config()).await
 }
 
 pub async fn spawn_app_with_redis(pool: PgPool, run_projectors: bool, redis_url: &str) -> TestApp {
+    spawn_app_with(pool, run_projectors, redis_url, api_config()).await
+}
+
+pub async fn spawn_app_with(
+    pool: PgPool,
+    run_projectors: bool,
+    redis_url: &str,
+    config: ApiConfig,
+) -> TestApp {
     let cancel = CancellationToken::new();
     let options = ProjectorOptions {
         poll_interval: Duration::from_millis(50),
         ..ProjectorOptions::default()
     };
-    let runtime = projectors(
-        pool.clone(),
-        LogWakeups::start(pool.clone(), cancel.clone()),
-        options,
-    );
+    let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
+    let runtime = projectors(pool.clone(), wakeups.clone(), options);
     let states = runtime.states();
     if run_projectors {
         runtime.start(cancel.clone()).await.unwrap();
     }
-    let state = AppState {
-        pool,
-        redis: Some(redis::Client::open(redis_url).unwrap()),
-        projectors: states,
-    };
+    let redis = Some(redis::Client::open(redis_url).unwrap());
+    let state = app_state(pool.clone(), wakeups, redis, states, &config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = cancel.clone();
     tokio::spawn(async move {
-        axum::serve(listener, router(state))
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
             .unwrap();
@@ -73,5 +141,6 @@ pub async fn spawn_app_with_redis(pool: PgPool, run_projectors: bool, redis_url:
         address,
         client: reqwest::Client::new(),
         cancel,
+        pool,
     }
 }

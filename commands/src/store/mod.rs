@@ -16,6 +16,7 @@
 //! before it is answered (see [`execute`](crate::execute)).
 
 mod cache;
+pub mod group_commit;
 mod snapshots;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use projections::log::{Checkpoint, LogWakeups, TransactionId};
 use sqlx::{PgConnection, PgPool};
 
 pub use cache::AggregateCache;
+pub use group_commit::GroupCommit;
 
 use crate::error::StoreError;
 use crate::execute::Executed;
@@ -83,6 +85,7 @@ pub struct AggregateStore<A: Aggregate> {
     wakeups: LogWakeups,
     cache: AggregateCache<A>,
     options: StoreOptions,
+    group: GroupCommit,
     /// Commands on one aggregate in this process take turns (by a hash of its id)
     /// instead of racing each other to the primary key and retrying: 32 clients
     /// adding to one cart then cost 32 appends, not hundreds of lost races.
@@ -95,8 +98,22 @@ impl<A> AggregateStore<A>
 where
     A: Aggregate + Clone + 'static,
 {
+    /// A store with an appender of its own; see [`Self::sharing`].
     pub fn new(pool: PgPool, wakeups: LogWakeups, options: StoreOptions) -> Arc<Self> {
+        let group = GroupCommit::start(pool.clone());
+        Self::sharing(pool, wakeups, options, group)
+    }
+
+    /// A store whose appends join `group`'s, with every other store sharing it: one
+    /// commit for the commands of every aggregate type at once.
+    pub fn sharing(
+        pool: PgPool,
+        wakeups: LogWakeups,
+        options: StoreOptions,
+        group: GroupCommit,
+    ) -> Arc<Self> {
         Arc::new(AggregateStore {
+            group,
             pool,
             wakeups,
             cache: AggregateCache::new(options.cache_capacity),
@@ -202,7 +219,72 @@ where
     ) -> Result<Loaded<A>, StoreError> {
         let rows = EventRows::new(from.version, events)?;
         let metadata = serde_json::to_string(&metadata.to_map())?;
-        let insert = sqlx::query_as::<_, (TransactionId, i64)>(
+        let count = rows.sequences.len();
+        let head = match hook {
+            None => {
+                let appended = self
+                    .group
+                    .append(group_commit::Append {
+                        aggregate_type: A::TYPE,
+                        aggregate_id: aggregate_id.to_owned(),
+                        metadata,
+                        sequences: rows.sequences,
+                        types: rows.types,
+                        versions: rows.versions,
+                        payloads: rows.payloads,
+                    })
+                    .await;
+                match appended {
+                    Ok(Some(head)) => Some(head),
+                    Ok(None) => {
+                        self.cache.remove(aggregate_id);
+                        return Err(StoreError::Conflict);
+                    }
+                    Err(error) => {
+                        self.cache.remove(aggregate_id);
+                        return Err(error);
+                    }
+                }
+            }
+            Some(hook) => {
+                let written = self
+                    .append_with(aggregate_id, from, &rows, &metadata, hook)
+                    .await;
+                match written {
+                    Ok(head) => head,
+                    Err(error) => {
+                        self.cache.remove(aggregate_id);
+                        return Err(error);
+                    }
+                }
+            }
+        };
+        self.wakeups.appended();
+        let loaded = Loaded {
+            aggregate: after,
+            version: from.version + count as u64,
+            head,
+        };
+        if let Some(every) = self.options.snapshot_every {
+            if loaded.version / every > from.version / every {
+                snapshots::write(&self.pool, aggregate_id, &loaded).await;
+            }
+        }
+        self.cache.put(aggregate_id, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Appends in a transaction of its own, with `hook` in it.
+    async fn append_with(
+        &self,
+        aggregate_id: &str,
+        from: &Loaded<A>,
+        rows: &EventRows,
+        metadata: &str,
+        hook: &dyn AppendHook,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let written = sqlx::query_as::<_, (TransactionId, i64)>(
             "INSERT INTO events
                     (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
              SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json
@@ -216,47 +298,20 @@ where
         .bind(&rows.types)
         .bind(&rows.versions)
         .bind(&rows.payloads)
-        .bind(&metadata);
-        let written = match hook {
-            None => insert.fetch_all(&self.pool).await,
-            Some(hook) => {
-                let mut tx = self.pool.begin().await?;
-                let written = insert.fetch_all(&mut *tx).await;
-                if let Ok(rows) = &written {
-                    let executed = Executed {
-                        aggregate_id: aggregate_id.to_owned(),
-                        version: from.version + rows.len() as u64,
-                        head: last_checkpoint(rows),
-                        appended: rows.len(),
-                    };
-                    hook.within(&mut tx, &executed).await?;
-                }
-                if written.is_ok() {
-                    tx.commit().await?;
-                }
-                written
-            }
+        .bind(metadata)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::from_insert)?;
+        let head = last_checkpoint(&written);
+        let executed = Executed {
+            aggregate_id: aggregate_id.to_owned(),
+            version: from.version + written.len() as u64,
+            head,
+            appended: written.len(),
         };
-        let written = match written {
-            Ok(written) => written,
-            Err(error) => {
-                self.cache.remove(aggregate_id);
-                return Err(StoreError::from_insert(error));
-            }
-        };
-        self.wakeups.appended();
-        let loaded = Loaded {
-            aggregate: after,
-            version: from.version + rows.sequences.len() as u64,
-            head: last_checkpoint(&written),
-        };
-        if let Some(every) = self.options.snapshot_every {
-            if loaded.version / every > from.version / every {
-                snapshots::write(&self.pool, aggregate_id, &loaded).await;
-            }
-        }
-        self.cache.put(aggregate_id, loaded.clone());
-        Ok(loaded)
+        hook.within(&mut tx, &executed).await?;
+        tx.commit().await?;
+        Ok(head)
     }
 
     /// Forgets the cached copy, so the next load reads the database.

@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::support::Tally;
+use crate::support::{write_pool, Tally};
 
 fn metadata() -> CommandMetadata {
     CommandMetadata {
@@ -277,4 +277,66 @@ async fn long_streams_load_from_a_snapshot_and_the_events_after_it(
     let loaded = store.load_stored("long").await.unwrap();
     assert_eq!((loaded.aggregate.total, loaded.version), (20, 10));
     assert!(loaded.head.is_some());
+}
+
+fn append(id: &str, sequences: &[i64]) -> commands::store::group_commit::Append {
+    commands::store::group_commit::Append {
+        aggregate_type: "tally",
+        aggregate_id: id.to_owned(),
+        metadata: "{}".to_owned(),
+        sequences: sequences.to_vec(),
+        types: sequences.iter().map(|_| "Added".to_owned()).collect(),
+        versions: sequences.iter().map(|_| "1.0".to_owned()).collect(),
+        payloads: sequences
+            .iter()
+            .map(|_| r#"{"Added":{"amount":1}}"#.to_owned())
+            .collect(),
+    }
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_group_commit_stores_every_command_but_those_that_lost_their_race(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = write_pool(options).await;
+    let group = commands::store::GroupCommit::start(pool.clone());
+    group.append(append("taken", &[1])).await.unwrap().unwrap();
+    // Sent at once, so they share groups; each is all or nothing.
+    let (fresh, conflicting, gap, pair) = tokio::join!(
+        group.append(append("fresh", &[1])),
+        group.append(append("taken", &[1, 2])),
+        group.append(append("gap", &[2])),
+        group.append(append("pair", &[1, 2])),
+    );
+    assert!(fresh.unwrap().is_some());
+    assert!(
+        conflicting.unwrap().is_none(),
+        "sequence 1 of `taken` is stored already"
+    );
+    assert!(gap.unwrap().is_none(), "`gap` has no event 1 to follow");
+    let pair = pair.unwrap().unwrap();
+    let stored: Vec<(String, i64)> =
+        sqlx::query_as("SELECT aggregate_id, sequence FROM events ORDER BY aggregate_id, sequence")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected = [("fresh", 1), ("pair", 1), ("pair", 2), ("taken", 1)];
+    assert_eq!(
+        stored,
+        expected
+            .iter()
+            .map(|(id, s)| (id.to_string(), *s))
+            .collect::<Vec<_>>()
+    );
+    let last: i64 = sqlx::query_scalar(
+        "SELECT global_position FROM events WHERE aggregate_id = 'pair' AND sequence = 2",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        pair.global_position, last,
+        "the head is the command's last event"
+    );
 }

@@ -51,6 +51,10 @@ pub struct ProjectorOptions {
     pub standby_retry: Duration,
     /// How often the active instance checks that its lock's connection lives.
     pub lock_check_interval: Duration,
+    /// Once caught up, how long a projector lets new events gather before it reads
+    /// them: under load, one transaction per few dozen commands instead of one
+    /// per command for every projector. Readers see writes this much later.
+    pub gather: Duration,
 }
 
 impl Default for ProjectorOptions {
@@ -62,6 +66,7 @@ impl Default for ProjectorOptions {
             poll_interval: Duration::from_secs(1),
             standby_retry: Duration::from_secs(1),
             lock_check_interval: Duration::from_secs(5),
+            gather: Duration::from_millis(10),
         }
     }
 }

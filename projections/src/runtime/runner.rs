@@ -130,7 +130,7 @@ impl Runner {
 
             let batch = tail.read(batch_size as i64).await?;
             if batch.is_empty() {
-                if !tail.wait(cancel).await {
+                if !tail.wait(cancel).await || !self.gather(cancel).await {
                     return Ok(());
                 }
                 // Requests (rebuild, retry) may have been left while we were idle.
@@ -146,9 +146,13 @@ impl Runner {
                 Ok(asked) => {
                     requests = asked;
                     tail.seek(last_checkpoint(&batch, checkpoint));
+                    let caught_up = batch.len() < batch_size / 4;
                     batch_size =
                         self.options
                             .next_batch_size(batch_size, batch.len(), started.elapsed());
+                    if caught_up && !self.gather(cancel).await {
+                        return Ok(());
+                    }
                 }
                 Err(error) if error.is_statement_timeout() && batch.len() > 1 => {
                     batch_size = (batch.len() / 2).max(1);
@@ -167,6 +171,17 @@ impl Runner {
                     tail.seek(self.isolate_failure(checkpoint, &batch, error).await?);
                 }
             }
+        }
+    }
+
+    /// Lets events gather for [`ProjectorOptions::gather`]; false when cancelled.
+    async fn gather(&self, cancel: &CancellationToken) -> bool {
+        if self.options.gather.is_zero() {
+            return true;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => false,
+            _ = tokio::time::sleep(self.options.gather) => true,
         }
     }
 

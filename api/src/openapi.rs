@@ -1,0 +1,87 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations, served at
+//! `/openapi.json`, with a browsable UI at `/docs`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::routes::{commands, queries};
+
+/// Money on the wire: integer minor units and an ISO 4217 code; never a float.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MoneySchema {
+    #[schema(example = 1999)]
+    amount: i64,
+    #[schema(example = "EUR")]
+    currency: String,
+}
+
+/// A shipping address; `country` is ISO 3166-1 alpha-2.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AddressSchema {
+    name: String,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    postal_code: String,
+    region: Option<String>,
+    #[schema(example = "DE")]
+    country: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Commerce backend", description = "Commands and queries of the event-sourced commerce backend. Errors are RFC 9457 problem details with `code` and `request_id`."),
+    paths(
+        commands::products::create, commands::products::update, commands::products::change_price,
+        commands::products::publish, commands::products::unpublish, commands::products::discontinue,
+        commands::inventory::register, commands::inventory::receive, commands::inventory::adjust,
+        commands::carts::open, commands::carts::add_item, commands::carts::change_quantity,
+        commands::carts::remove_item, commands::carts::attach_customer, commands::carts::checkout,
+        commands::carts::abandon,
+        commands::orders::ship, commands::orders::deliver, commands::orders::cancel,
+        commands::payments::refund,
+        queries::carts::get, queries::orders::get, queries::orders::list,
+        queries::inventory::get, queries::inventory::list, queries::payments::list,
+        queries::products::get, queries::products::list,
+    ),
+    components(schemas(crate::error::Problem, MoneySchema, AddressSchema)),
+    modifiers(&BearerAuth),
+    tags((name = "commands", description = "Change something: answered with the aggregate's id, version and a consistency token"),
+         (name = "queries", description = "Read a read model; send `X-Consistency-Token` to read your own writes")),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The browsable UI: Swagger UI from a CDN, pointed at `/openapi.json`.
+pub const DOCS_PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Commerce backend API</title>
+  <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+  <div id="ui"></div>
+  <script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+  <script>SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui" });</script>
+</body>
+</html>
+"##;

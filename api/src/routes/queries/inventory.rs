@@ -1,0 +1,68 @@
+//! Stock levels: one SKU for anyone (storefronts show availability), the list and
+//! its low-stock filter for admins.
+
+use axum::extract::State;
+use axum::response::Response;
+use projections::read_models::inventory::{self, InventoryView};
+use projections::read_models::pagination::Page;
+use serde::Deserialize;
+
+use super::{consistent, private_json, read_error, PageParams};
+use crate::auth::{Principal, Role};
+use crate::consistency::ConsistencyToken;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::state::AppState;
+
+#[utoipa::path(get, path = "/queries/inventory/{sku}", tag = "queries",
+    params(("sku" = String, Path), ("X-Consistency-Token" = Option<String>, Header)),
+    responses((status = 200, body = InventoryView), (status = "4XX", body = crate::error::Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    token: ConsistencyToken,
+    Path(sku): Path<String>,
+) -> Result<Response, ApiError> {
+    consistent(&state, "inventory", token).await?;
+    let view = inventory::get(&state.pool, &sku)
+        .await
+        .map_err(read_error)?
+        .ok_or_else(|| ApiError::Missing(format!("no stock is kept for {sku}")))?;
+    Ok(private_json(&view))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InventoryFilter {
+    /// Only SKUs at or below their low-stock threshold.
+    #[serde(default)]
+    pub low_stock: bool,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/queries/inventory", tag = "queries",
+    params(InventoryFilter, ("X-Consistency-Token" = Option<String>, Header)),
+    responses((status = 200, body = Page<InventoryView>), (status = "4XX", body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    token: ConsistencyToken,
+    Query(filter): Query<InventoryFilter>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let page = PageParams {
+        limit: filter.limit,
+        cursor: filter.cursor,
+    };
+    consistent(&state, "inventory", token).await?;
+    let found = inventory::list(
+        &state.pool,
+        filter.low_stock,
+        page.limit()?,
+        page.cursor.as_deref(),
+    )
+    .await
+    .map_err(read_error)?;
+    Ok(private_json(&found))
+}
