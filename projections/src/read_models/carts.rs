@@ -115,25 +115,19 @@ impl CartView {
     }
 }
 
-/// The typed columns of `read_carts`.
-#[derive(Serialize)]
-pub struct CartColumns {
-    cart_id: Uuid,
-    customer_id: Option<Uuid>,
-    status: &'static str,
-    created_at: DateTime<Utc>,
-}
-
 impl View for CartView {
     const PROJECTOR: &'static str = PROJECTOR;
     const AGGREGATE_TYPE: &'static str = "Cart";
     const TABLE: &'static str = "read_carts";
     const KEY_COLUMN: &'static str = "cart_id";
     const KEY_KIND: KeyKind = KeyKind::Uuid;
-    const COLUMNS: &'static [&'static str] = &["cart_id", "customer_id", "status", "created_at"];
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("customer_id", "(doc->>'customer_id')::uuid"),
+        ("status", "doc->>'status'"),
+        ("created_at", "(doc->>'created_at')::timestamptz"),
+    ];
 
     type Event = CartEvent;
-    type Columns<'a> = CartColumns;
 
     fn fold(view: Option<Self>, event: CartEvent, at: &EventContext) -> Result<Self, String> {
         let mut view = match event {
@@ -236,15 +230,6 @@ impl View for CartView {
 
     fn version(&self) -> i64 {
         self.version
-    }
-
-    fn columns(&self) -> CartColumns {
-        CartColumns {
-            cart_id: self.cart_id,
-            customer_id: self.customer_id,
-            status: self.status.as_str(),
-            created_at: self.created_at,
-        }
     }
 }
 

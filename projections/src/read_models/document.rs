@@ -10,9 +10,11 @@
 //!
 //! 1. keep only the events of the view's aggregate type, judged by
 //!    `aggregate_type` before any JSON is parsed, and group them by key;
-//! 2. load the current rows of those keys in one `SELECT … WHERE key = ANY($1)`;
+//! 2. load the current rows of those keys in one `SELECT` (a join on the `UNNEST`
+//!    of the keys); views this instance wrote itself and that are still current
+//!    (same `position`) are not sent again;
 //! 3. fold each stream's events onto its row in memory, in stream order;
-//! 4. write every changed row back in one upsert (`json_populate_recordset`).
+//! 4. write every changed row back in one upsert (`UNNEST` of arrays).
 //!
 //! What must stay true:
 //! - A stream's events are folded in `sequence` order, each exactly once. The
@@ -29,10 +31,12 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::marker::PhantomData;
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use lru::LruCache;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::types::Json;
@@ -101,17 +105,14 @@ pub trait View: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'st
     /// The primary key column; one row per stream.
     const KEY_COLUMN: &'static str;
     const KEY_KIND: KeyKind;
-    /// The typed columns [`View::columns`] fills, the key column among them.
-    /// `doc`, `position` and `updated_at` are written by the projection itself.
-    const COLUMNS: &'static [&'static str];
+    /// The typed columns beside the key, each with the SQL expression that computes
+    /// it from `doc`, the view as `jsonb` (`("status", "doc->>'status'")`). The
+    /// database extracts them while it parses the documents anyway: cheaper than
+    /// a second encoding of every row, and one place says what a column holds.
+    const COLUMNS: &'static [(&'static str, &'static str)];
 
     /// The aggregate's event enum, as stored (after upcasting).
     type Event: DeserializeOwned;
-    /// The typed columns of a row: serializes to an object with exactly the fields
-    /// named in [`View::COLUMNS`].
-    type Columns<'a>: Serialize
-    where
-        Self: 'a;
 
     /// The view after `event`: pure, no I/O. `None` is a stream without a view yet.
     /// An event the view cannot take (anything but the creating event on an empty
@@ -120,8 +121,6 @@ pub trait View: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'st
 
     /// The sequence of the last event folded in.
     fn version(&self) -> i64;
-
-    fn columns(&self) -> Self::Columns<'_>;
 }
 
 /// The view of a stream that does not have one yet: the error every non-creating
@@ -252,29 +251,34 @@ struct Gap<'a> {
     up_to: i64,
 }
 
-/// One row as the upsert reads it through `json_populate_recordset`.
-#[derive(Serialize)]
-struct Row<'a, V: View> {
-    #[serde(flatten)]
-    columns: V::Columns<'a>,
-    doc: &'a V,
-    position: i64,
-    updated_at: DateTime<Utc>,
+/// The upsert's parameters: one array per column, one entry per changed row.
+struct Rows<'a> {
+    keys: Vec<&'a str>,
+    /// The views as JSON text; PostgreSQL parses each once, into `jsonb`.
+    docs: Vec<String>,
+    positions: Vec<i64>,
+    times: Vec<DateTime<Utc>>,
 }
 
-/// `folded` as the JSON array of rows the upsert reads.
-fn encode_rows<V: View>(folded: &[Folded<V>]) -> Result<String, Error> {
-    let rows: Vec<Row<'_, V>> = folded
-        .iter()
-        .map(|row| Row {
-            columns: row.view.columns(),
-            doc: &row.view,
-            position: row.position,
-            updated_at: row.updated_at,
-        })
-        .collect();
-    serde_json::to_string(&rows)
-        .map_err(|e| Error::Rejected(format!("{}: cannot encode rows: {e}", V::PROJECTOR)))
+impl<'a> Rows<'a> {
+    fn encode<V: View>(folded: &'a [(String, Folded<V>)]) -> Result<Self, Error> {
+        let mut rows = Rows {
+            keys: Vec::with_capacity(folded.len()),
+            docs: Vec::with_capacity(folded.len()),
+            positions: Vec::with_capacity(folded.len()),
+            times: Vec::with_capacity(folded.len()),
+        };
+        for (key, row) in folded {
+            let doc = serde_json::to_string(&row.view).map_err(|e| {
+                Error::Rejected(format!("{}: cannot encode {key}: {e}", V::PROJECTOR))
+            })?;
+            rows.keys.push(key);
+            rows.docs.push(doc);
+            rows.positions.push(row.position);
+            rows.times.push(row.updated_at);
+        }
+        Ok(rows)
+    }
 }
 
 /// The [`PostgresProjection`] of any [`View`].
@@ -282,8 +286,15 @@ pub struct DocumentProjection<V> {
     select_sql: String,
     upsert_sql: String,
     reset_sql: String,
-    view: PhantomData<fn() -> V>,
+    /// The views this instance wrote last, each with the position it wrote it at.
+    /// Used only while the row still holds that position, so a rolled-back batch,
+    /// a rebuild or another instance's writes can never make it stale: a miss
+    /// just loads the document.
+    recent: Mutex<LruCache<String, (i64, V)>>,
 }
+
+/// How many views each projection remembers between batches (a few MB).
+const RECENT_VIEWS: usize = 10_000;
 
 impl<V: View> Default for DocumentProjection<V> {
     fn default() -> Self {
@@ -294,46 +305,97 @@ impl<V: View> Default for DocumentProjection<V> {
 impl<V: View> DocumentProjection<V> {
     pub fn new() -> Self {
         let (table, key) = (V::TABLE, V::KEY_COLUMN);
+        // The document only when the caller does not remember the row's position.
         let select_sql = format!(
-            "SELECT {key}::text, doc FROM {table} WHERE {key} = ANY($1::text[]::{key_type}[])",
+            "SELECT wanted.key, row.position,
+                    CASE WHEN row.position = wanted.position THEN NULL ELSE row.doc END
+               FROM UNNEST($1::text[], $2::bigint[]) AS wanted (key, position)
+               JOIN {table} AS row ON row.{key} = wanted.key::{key_type}",
             key_type = V::KEY_KIND.sql_type(),
         );
-        let columns = V::COLUMNS.join(", ");
-        let updates: Vec<String> = V::COLUMNS
+        let columns: String = V::COLUMNS
             .iter()
-            .filter(|column| **column != key)
-            .chain(&["doc", "position", "updated_at"])
-            .map(|column| format!("{column} = EXCLUDED.{column}"))
+            .map(|(column, _)| format!(", {column}"))
             .collect();
+        let expressions: String = V::COLUMNS
+            .iter()
+            .map(|(_, expression)| format!(", {expression}"))
+            .collect();
+        let updates: String = V::COLUMNS
+            .iter()
+            .map(|(column, _)| *column)
+            .chain(["doc", "position", "updated_at"])
+            .map(|column| format!("{column} = EXCLUDED.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // `OFFSET 0` keeps the subquery from being folded into the outer query,
+        // which would parse each document once per column expression.
         let upsert_sql = format!(
-            "INSERT INTO {table} ({columns}, doc, position, updated_at)
-             SELECT {columns}, doc, position, updated_at
-               FROM json_populate_recordset(NULL::{table}, $1::json)
+            "INSERT INTO {table} ({key}{columns}, doc, position, updated_at)
+             SELECT key::{key_type}{expressions}, doc, position, updated_at
+               FROM (SELECT key, doc::jsonb AS doc, position, updated_at
+                       FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::timestamptz[])
+                            AS row (key, doc, position, updated_at)
+                     OFFSET 0) AS row
              ON CONFLICT ({key}) DO UPDATE SET {updates}",
-            updates = updates.join(", "),
+            key_type = V::KEY_KIND.sql_type(),
         );
         DocumentProjection {
             select_sql,
             upsert_sql,
             reset_sql: format!("TRUNCATE {table}"),
-            view: PhantomData,
+            recent: Mutex::new(LruCache::new(
+                NonZeroUsize::new(RECENT_VIEWS).unwrap_or(NonZeroUsize::MIN),
+            )),
         }
     }
 
-    /// The current views of `keys`, in one statement.
+    fn recent(&self) -> MutexGuard<'_, LruCache<String, (i64, V)>> {
+        // A panic elsewhere cannot leave the cache inconsistent: entries are only
+        // ever whole views, checked against the table before use.
+        self.recent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current views of `keys`, in one statement. Documents are only sent for
+    /// rows this instance does not remember at their current position.
     async fn load(
         &self,
         tx: &mut PgConnection,
         keys: Vec<&str>,
     ) -> Result<HashMap<String, V>, Error> {
-        let rows: Vec<(String, Json<V>)> = sqlx::query_as(&self.select_sql)
-            .bind(keys)
+        let mut remembered: HashMap<&str, (i64, V)> = HashMap::new();
+        {
+            let mut recent = self.recent();
+            for key in &keys {
+                if let Some(entry) = recent.pop(*key) {
+                    remembered.insert(key, entry);
+                }
+            }
+        }
+        let positions: Vec<i64> = keys
+            .iter()
+            .map(|key| remembered.get(key).map_or(-1, |(position, _)| *position))
+            .collect();
+        let rows: Vec<(String, i64, Option<Json<V>>)> = sqlx::query_as(&self.select_sql)
+            .bind(&keys)
+            .bind(positions)
             .fetch_all(tx)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(key, Json(view))| (key, view))
-            .collect())
+        let mut current = HashMap::with_capacity(rows.len());
+        for (key, position, doc) in rows {
+            let view = match (doc, remembered.remove(key.as_str())) {
+                (Some(Json(view)), _) => view,
+                (None, Some((_, view))) => view,
+                (None, None) => {
+                    return Err(Error::Rejected(format!(
+                        "{}: {key} at position {position} was neither sent nor remembered",
+                        V::PROJECTOR
+                    )))
+                }
+            };
+            current.insert(key, view);
+        }
+        Ok(current)
     }
 }
 
@@ -399,31 +461,46 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
         }
 
         let mut folded = Vec::with_capacity(streams.len());
-        for (key, stream) in &streams {
+        for (key, stream) in streams {
             let events: Vec<&RecordedEvent> = stream.events.iter().map(AsRef::as_ref).collect();
-            if let Some(row) = fold_stream::<V>(current.remove(key), &events)? {
-                folded.push(row);
+            if let Some(row) = fold_stream::<V>(current.remove(&key), &events)? {
+                folded.push((key, row));
             }
         }
         if folded.is_empty() {
             return Ok(());
         }
-        let rows = encode_rows(&folded)?;
-        sqlx::query(&self.upsert_sql)
-            .bind(rows)
+        let rows = Rows::encode(&folded)?;
+        // The read model can always be rebuilt from the log, and it moves with its
+        // checkpoint in this one transaction: a crash right after the commit loses
+        // both together, and the batch is applied again. So the commit need not
+        // wait for its WAL to reach the disk (a fifth faster rebuilds, measured).
+        sqlx::query("SET LOCAL synchronous_commit = off")
             .execute(&mut *tx)
             .await?;
+        sqlx::query(&self.upsert_sql)
+            .bind(rows.keys)
+            .bind(rows.docs)
+            .bind(rows.positions)
+            .bind(rows.times)
+            .execute(&mut *tx)
+            .await?;
+        let mut recent = self.recent();
+        for (key, row) in folded {
+            recent.put(key, (row.position, row.view));
+        }
         Ok(())
     }
 
     async fn reset(&self, tx: &mut PgConnection) -> Result<(), Error> {
         sqlx::query(&self.reset_sql).execute(tx).await?;
+        self.recent().clear();
         Ok(())
     }
 }
 
-/// The events of the given streams' gaps, in one
-/// statement (served by the `events` primary key).
+/// The events that fill `gaps`, in one statement (served by the `events` primary
+/// key).
 async fn read_stream_ranges<'e>(
     executor: impl PgExecutor<'e>,
     aggregate_type: &str,
@@ -468,4 +545,200 @@ where
         .fetch_optional(executor)
         .await?;
     Ok(view.map(|Json(view)| view))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::log::TransactionId;
+
+    /// A toy view: a running total, opened once.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Tally {
+        total: i64,
+        version: i64,
+        updated_at: DateTime<Utc>,
+    }
+
+    #[derive(Deserialize)]
+    enum TallyEvent {
+        Opened,
+        Added(i64),
+    }
+
+    impl View for Tally {
+        const PROJECTOR: &'static str = "tallies";
+        const AGGREGATE_TYPE: &'static str = "Tally";
+        const TABLE: &'static str = "read_tallies";
+        const KEY_COLUMN: &'static str = "tally_id";
+        const KEY_KIND: KeyKind = KeyKind::Uuid;
+        const COLUMNS: &'static [(&'static str, &'static str)] =
+            &[("total", "(doc->>'total')::bigint")];
+        type Event = TallyEvent;
+
+        fn fold(view: Option<Self>, event: TallyEvent, at: &EventContext) -> Result<Self, String> {
+            let total = match event {
+                TallyEvent::Opened => {
+                    created_twice(&view, "Opened")?;
+                    0
+                }
+                TallyEvent::Added(n) => existing(view, "Added")?.total + n,
+            };
+            Ok(Tally {
+                total,
+                version: at.sequence,
+                updated_at: at.recorded_at,
+            })
+        }
+
+        fn version(&self) -> i64 {
+            self.version
+        }
+    }
+
+    fn recorded(sequence: i64, payload: &str) -> RecordedEvent {
+        RecordedEvent {
+            global_position: 100 + sequence,
+            transaction_id: TransactionId(7),
+            event_id: Uuid::from_u128(sequence as u128),
+            aggregate_type: "Tally".into(),
+            aggregate_id: "00000000-0000-0000-0000-00000000000a".into(),
+            sequence,
+            event_type: "Added".into(),
+            event_version: "1".into(),
+            payload: payload.into(),
+            metadata: "{}".into(),
+            recorded_at: Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+                + chrono::Duration::seconds(sequence),
+        }
+    }
+
+    fn stream() -> Vec<RecordedEvent> {
+        vec![
+            recorded(1, r#""Opened""#),
+            recorded(2, r#"{"Added": 5}"#),
+            recorded(3, r#"{"Added": 10}"#),
+        ]
+    }
+
+    #[test]
+    fn a_stream_is_folded_in_sequence_order_whatever_order_it_arrives_in() {
+        let events = stream();
+        let shuffled = [&events[2], &events[0], &events[1]];
+        let folded = fold_stream::<Tally>(None, &shuffled).unwrap().unwrap();
+        assert_eq!((folded.view.total, folded.view.version), (15, 3));
+        assert_eq!(
+            (folded.position, folded.updated_at),
+            (103, events[2].recorded_at),
+            "the last event in stream order"
+        );
+    }
+
+    #[test]
+    fn events_already_folded_are_passed_over_and_nothing_new_is_none() {
+        let events = stream();
+        let all: Vec<&RecordedEvent> = events.iter().collect();
+        let after_two = fold_stream::<Tally>(None, &all[..2]).unwrap().unwrap().view;
+        let again = fold_stream::<Tally>(Some(after_two.clone()), &all)
+            .unwrap()
+            .unwrap();
+        assert_eq!((again.view.total, again.view.version), (15, 3));
+        assert_eq!(
+            fold_stream::<Tally>(Some(after_two), &all[..2]).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_gap_in_a_stream_is_an_error_naming_the_missing_sequence() {
+        let events = stream();
+        let error = fold_stream::<Tally>(None, &[&events[0], &events[2]]).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("sequence 2 is missing") && message.contains("position 103"),
+            "{message}"
+        );
+        let stream = Stream {
+            aggregate_id: "a",
+            events: vec![Cow::Borrowed(&events[0]), Cow::Borrowed(&events[2])],
+        };
+        assert_eq!(stream.gap(0), Some((0, 3)));
+        assert_eq!(stream.gap(1), Some((1, 3)));
+        assert_eq!(stream.gap(3), None, "nothing above the version");
+        let whole = Stream {
+            aggregate_id: "a",
+            events: events.iter().map(Cow::Borrowed).collect(),
+        };
+        assert_eq!(whole.gap(0), None);
+    }
+
+    #[test]
+    fn an_event_the_view_cannot_take_is_an_error_naming_it() {
+        let orphan = recorded(1, r#"{"Added": 1}"#);
+        let message = fold_stream::<Tally>(None, &[&orphan])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("tallies")
+                && message.contains("position 101")
+                && message.contains("no creating event"),
+            "{message}"
+        );
+        let garbled = recorded(1, r#"{"Subtracted": 1}"#);
+        assert!(matches!(
+            fold_stream::<Tally>(None, &[&garbled]),
+            Err(Error::Decode {
+                global_position: 101,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn old_payloads_are_upcast_before_they_are_decoded() {
+        let mut event = recorded(1, "");
+        event.event_type = "ProductCreated".into();
+        event.event_version = "1".into();
+        event.payload =
+            r#"{"ProductCreated": {"product_id": "00000000-0000-0000-0000-000000000001",
+            "sku": "MUG-1", "name": "Mug", "description": "", "category": "Kitchen",
+            "brand": "Acme", "price": {"amount": 1200, "currency": "EUR"}}}"#
+                .into();
+        let decoded: domain::product::ProductEvent = decode(&event).unwrap();
+        assert!(matches!(
+            decoded,
+            domain::product::ProductEvent::ProductCreated { attributes, .. } if attributes.is_empty()
+        ));
+    }
+
+    #[test]
+    fn uuid_keys_are_normalised_and_other_ids_refused() {
+        assert_eq!(
+            KeyKind::Uuid.key_of("0000000A-0000-0000-0000-00000000000B"),
+            Ok("0000000a-0000-0000-0000-00000000000b".to_owned())
+        );
+        assert!(KeyKind::Uuid.key_of("cart-1").is_err());
+        assert_eq!(KeyKind::Text.key_of("MUG-1"), Ok("MUG-1".to_owned()));
+    }
+
+    #[test]
+    fn the_statements_name_the_view_s_table_key_and_columns() {
+        let projection = DocumentProjection::<Tally>::new();
+        assert!(projection
+            .upsert_sql
+            .contains("INSERT INTO read_tallies (tally_id, total, doc, position, updated_at)"));
+        assert!(projection
+            .upsert_sql
+            .contains("key::uuid, (doc->>'total')::bigint, doc, position, updated_at"));
+        assert!(projection.upsert_sql.contains(
+            "ON CONFLICT (tally_id) DO UPDATE SET total = EXCLUDED.total, doc = EXCLUDED.doc"
+        ));
+        assert!(projection
+            .select_sql
+            .contains("JOIN read_tallies AS row ON row.tally_id = wanted.key::uuid"));
+        assert_eq!(projection.reset_sql, "TRUNCATE read_tallies");
+    }
 }

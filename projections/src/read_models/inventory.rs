@@ -51,24 +51,18 @@ impl InventoryView {
     }
 }
 
-/// The typed columns of `read_inventory`.
-#[derive(Serialize)]
-pub struct InventoryColumns<'a> {
-    sku: &'a str,
-    low_stock: bool,
-    available: i64,
-}
-
 impl View for InventoryView {
     const PROJECTOR: &'static str = PROJECTOR;
     const AGGREGATE_TYPE: &'static str = "Inventory";
     const TABLE: &'static str = "read_inventory";
     const KEY_COLUMN: &'static str = "sku";
     const KEY_KIND: KeyKind = KeyKind::Text;
-    const COLUMNS: &'static [&'static str] = &["sku", "low_stock", "available"];
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("low_stock", "(doc->>'low_stock')::boolean"),
+        ("available", "(doc->>'available')::bigint"),
+    ];
 
     type Event = InventoryEvent;
-    type Columns<'a> = InventoryColumns<'a>;
 
     fn fold(view: Option<Self>, event: InventoryEvent, at: &EventContext) -> Result<Self, String> {
         let levels = event.levels_after();
@@ -131,14 +125,6 @@ impl View for InventoryView {
 
     fn version(&self) -> i64 {
         self.version
-    }
-
-    fn columns(&self) -> InventoryColumns<'_> {
-        InventoryColumns {
-            sku: &self.sku,
-            low_stock: self.low_stock,
-            available: i64::try_from(self.available).unwrap_or(i64::MAX),
-        }
     }
 }
 

@@ -17,3 +17,47 @@ pub mod products;
 pub mod view_types;
 
 pub use pagination::Page;
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    use super::carts::CartView;
+    use super::inventory::InventoryView;
+    use super::orders::OrderView;
+    use super::payments::PaymentView;
+    use super::products::ProductView;
+    use super::Page;
+
+    #[derive(OpenApi)]
+    #[openapi(components(schemas(
+        ProductView,
+        InventoryView,
+        CartView,
+        OrderView,
+        PaymentView,
+        Page<ProductView>,
+        Page<OrderView>,
+        Page<InventoryView>
+    )))]
+    struct Views;
+
+    #[test]
+    fn every_view_and_page_has_a_schema_for_the_openapi_document() {
+        let document = serde_json::to_value(Views::openapi()).unwrap();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        for name in [
+            "ProductView",
+            "InventoryView",
+            "CartView",
+            "OrderView",
+            "PaymentView",
+            "MoneyView",
+            "Page_ProductView",
+        ] {
+            assert!(schemas.contains_key(name), "{name}: {:?}", schemas.keys());
+        }
+        let payment = &schemas["PaymentView"]["properties"];
+        assert!(payment.get("card").is_some() && payment.get("method").is_none());
+    }
+}

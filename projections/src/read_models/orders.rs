@@ -282,25 +282,19 @@ impl OrderView {
     }
 }
 
-/// The typed columns of `read_orders`.
-#[derive(Serialize)]
-pub struct OrderColumns {
-    order_id: Uuid,
-    customer_id: Option<Uuid>,
-    status: &'static str,
-    placed_at: DateTime<Utc>,
-}
-
 impl View for OrderView {
     const PROJECTOR: &'static str = PROJECTOR;
     const AGGREGATE_TYPE: &'static str = "Order";
     const TABLE: &'static str = "read_orders";
     const KEY_COLUMN: &'static str = "order_id";
     const KEY_KIND: KeyKind = KeyKind::Uuid;
-    const COLUMNS: &'static [&'static str] = &["order_id", "customer_id", "status", "placed_at"];
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("customer_id", "(doc->>'customer_id')::uuid"),
+        ("status", "doc->>'status'"),
+        ("placed_at", "(doc->>'placed_at')::timestamptz"),
+    ];
 
     type Event = OrderEvent;
-    type Columns<'a> = OrderColumns;
 
     fn fold(view: Option<Self>, event: OrderEvent, at: &EventContext) -> Result<Self, String> {
         let mut view = match (view, event) {
@@ -374,15 +368,6 @@ impl View for OrderView {
 
     fn version(&self) -> i64 {
         self.version
-    }
-
-    fn columns(&self) -> OrderColumns {
-        OrderColumns {
-            order_id: self.order_id,
-            customer_id: self.customer_id,
-            status: self.status.as_str(),
-            placed_at: self.placed_at,
-        }
     }
 }
 

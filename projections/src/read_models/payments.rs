@@ -163,24 +163,18 @@ fn entry(
     }
 }
 
-/// The typed columns of `read_payments`.
-#[derive(Serialize)]
-pub struct PaymentColumns {
-    payment_id: Uuid,
-    order_id: Uuid,
-    created_at: DateTime<Utc>,
-}
-
 impl View for PaymentView {
     const PROJECTOR: &'static str = PROJECTOR;
     const AGGREGATE_TYPE: &'static str = "Payment";
     const TABLE: &'static str = "read_payments";
     const KEY_COLUMN: &'static str = "payment_id";
     const KEY_KIND: KeyKind = KeyKind::Uuid;
-    const COLUMNS: &'static [&'static str] = &["payment_id", "order_id", "created_at"];
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("order_id", "(doc->>'order_id')::uuid"),
+        ("created_at", "(doc->>'created_at')::timestamptz"),
+    ];
 
     type Event = PaymentEvent;
-    type Columns<'a> = PaymentColumns;
 
     fn fold(view: Option<Self>, event: PaymentEvent, at: &EventContext) -> Result<Self, String> {
         use TransactionKind as Kind;
@@ -314,14 +308,6 @@ impl View for PaymentView {
 
     fn version(&self) -> i64 {
         self.version
-    }
-
-    fn columns(&self) -> PaymentColumns {
-        PaymentColumns {
-            payment_id: self.payment_id,
-            order_id: self.order_id,
-            created_at: self.created_at,
-        }
     }
 }
 

@@ -66,27 +66,20 @@ pub struct ProductView {
     pub version: i64,
 }
 
-/// The typed columns of `read_products`.
-#[derive(Serialize)]
-pub struct ProductColumns<'a> {
-    product_id: Uuid,
-    sku: &'a str,
-    category: &'a str,
-    status: &'static str,
-    created_at: DateTime<Utc>,
-}
-
 impl View for ProductView {
     const PROJECTOR: &'static str = PROJECTOR;
     const AGGREGATE_TYPE: &'static str = "Product";
     const TABLE: &'static str = "read_products";
     const KEY_COLUMN: &'static str = "product_id";
     const KEY_KIND: KeyKind = KeyKind::Uuid;
-    const COLUMNS: &'static [&'static str] =
-        &["product_id", "sku", "category", "status", "created_at"];
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("sku", "doc->>'sku'"),
+        ("category", "doc->>'category'"),
+        ("status", "doc->>'status'"),
+        ("created_at", "(doc->>'created_at')::timestamptz"),
+    ];
 
     type Event = ProductEvent;
-    type Columns<'a> = ProductColumns<'a>;
 
     fn fold(view: Option<Self>, event: ProductEvent, at: &EventContext) -> Result<Self, String> {
         let mut view = match event {
@@ -155,16 +148,6 @@ impl View for ProductView {
 
     fn version(&self) -> i64 {
         self.version
-    }
-
-    fn columns(&self) -> ProductColumns<'_> {
-        ProductColumns {
-            product_id: self.product_id,
-            sku: &self.sku,
-            category: &self.category,
-            status: self.status.as_str(),
-            created_at: self.created_at,
-        }
     }
 }
 

@@ -5,4 +5,5 @@
 mod event_log;
 mod log_reader;
 mod projector_runtime;
+mod read_models;
 mod support;

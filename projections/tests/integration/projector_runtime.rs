@@ -512,7 +512,10 @@ async fn when_the_active_instance_loses_its_lock_connection_a_standby_takes_over
 
     // The active process's lock connection dies, as if its machine vanished.
     let terminated: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+        // Only this test's database: other tests' projectors hold advisory locks too.
+        "SELECT pg_terminate_backend(pid) FROM pg_locks
+          WHERE locktype = 'advisory' AND granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     .fetch_all(&pool)
     .await
