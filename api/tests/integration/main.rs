@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
+mod commands_and_queries;
+mod fixtures;
 mod health;
 mod storefront;
 mod support;
