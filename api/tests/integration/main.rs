@@ -6,5 +6,7 @@ mod binary;
 mod commands_and_queries;
 mod fixtures;
 mod health;
+mod idempotency;
+mod refusals;
 mod storefront;
 mod support;
