@@ -4,6 +4,7 @@
 
 mod binary;
 mod commands_and_queries;
+mod concurrency;
 mod fixtures;
 mod health;
 mod idempotency;
