@@ -8,6 +8,8 @@ mod concurrency;
 mod fixtures;
 mod health;
 mod idempotency;
+mod rate_limits;
+mod read_your_writes;
 mod refusals;
 mod storefront;
 mod support;
