@@ -8,6 +8,7 @@ mod concurrency;
 mod fixtures;
 mod health;
 mod idempotency;
+mod openapi;
 mod rate_limits;
 mod read_your_writes;
 mod refusals;

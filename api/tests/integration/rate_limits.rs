@@ -41,29 +41,50 @@ async fn a_caller_past_their_burst_gets_429_and_others_are_served(pool: PgPool) 
     let bob = app.token("bob", Role::Customer);
 
     for remaining in [2, 1, 0] {
-        let answer = app.query("/queries/products", Caller::Bearer(&ada), None).await;
+        let answer = app
+            .query("/queries/products", Caller::Bearer(&ada), None)
+            .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         let (limit, left, reset) = standing(&answer);
         assert_eq!((limit, left), (3, remaining));
         assert!((1..=3).contains(&reset), "full again within 3 s: {reset}");
     }
-    let limited = app.query("/queries/products", Caller::Bearer(&ada), None).await;
-    assert_eq!((limited.status, limited.code()), (429, "rate_limited"), "{}", limited.body);
-    assert_eq!(limited.header("content-type"), Some("application/problem+json"));
+    let limited = app
+        .query("/queries/products", Caller::Bearer(&ada), None)
+        .await;
+    assert_eq!(
+        (limited.status, limited.code()),
+        (429, "rate_limited"),
+        "{}",
+        limited.body
+    );
+    assert_eq!(
+        limited.header("content-type"),
+        Some("application/problem+json")
+    );
     assert_eq!(limited.body["status"], 429);
     assert!(limited.body["request_id"].is_string(), "{}", limited.body);
     let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=2).contains(&retry_after), "one token a second: {retry_after}");
+    assert!(
+        (1..=2).contains(&retry_after),
+        "one token a second: {retry_after}"
+    );
     assert_eq!(standing(&limited).1, 0);
     // Commands count against the same bucket.
-    let command = app.command("/commands/carts", Caller::Bearer(&ada), json!({})).await;
+    let command = app
+        .command("/commands/carts", Caller::Bearer(&ada), json!({}))
+        .await;
     assert_eq!(command.status, 429, "{}", command.body);
 
     // Bob, and an anonymous caller, each have a bucket of their own.
-    let answer = app.query("/queries/products", Caller::Bearer(&bob), None).await;
+    let answer = app
+        .query("/queries/products", Caller::Bearer(&bob), None)
+        .await;
     assert_eq!(answer.status, 200);
     assert_eq!(standing(&answer).1, 2);
-    let answer = app.query("/queries/products", Caller::Anonymous, None).await;
+    let answer = app
+        .query("/queries/products", Caller::Anonymous, None)
+        .await;
     assert_eq!(answer.status, 200);
     assert_eq!(standing(&answer).1, 2);
 }
@@ -74,12 +95,17 @@ async fn a_limited_caller_is_served_again_after_retry_after(pool: PgPool) {
     let ada = app.token("ada", Role::Customer);
     let mut last = None;
     for _ in 0..4 {
-        last = Some(app.query("/queries/products", Caller::Bearer(&ada), None).await);
+        last = Some(
+            app.query("/queries/products", Caller::Bearer(&ada), None)
+                .await,
+        );
     }
     let limited = last.unwrap();
     assert_eq!(limited.status, 429);
     let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
-    let answer = app.query("/queries/products", Caller::Bearer(&ada), None).await;
+    let answer = app
+        .query("/queries/products", Caller::Bearer(&ada), None)
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 }

@@ -32,13 +32,28 @@ async fn a_read_model_that_does_not_reach_the_token_in_time_is_a_503(pool: PgPoo
     let (id, created) = draft_product(&app, "MUG-1", 1000, "kitchen").await;
     let token = created.consistency();
 
-    for path in [format!("/queries/products/{id}"), "/queries/products?limit=5".to_owned()] {
+    for path in [
+        format!("/queries/products/{id}"),
+        "/queries/products?limit=5".to_owned(),
+    ] {
         let started = Instant::now();
         let answer = app.query(&path, Caller::Bearer(&admin), Some(&token)).await;
         let waited = started.elapsed();
-        assert_eq!((answer.status, answer.code()), (503, "consistency_timeout"), "GET {path}: {}", answer.body);
-        assert_eq!(answer.header("content-type"), Some("application/problem+json"));
-        assert!(answer.body["detail"].as_str().unwrap().contains("products"), "{}", answer.body);
+        assert_eq!(
+            (answer.status, answer.code()),
+            (503, "consistency_timeout"),
+            "GET {path}: {}",
+            answer.body
+        );
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert!(
+            answer.body["detail"].as_str().unwrap().contains("products"),
+            "{}",
+            answer.body
+        );
         assert!(
             waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
             "waited {waited:?} for a bound of 300 ms"
@@ -46,11 +61,26 @@ async fn a_read_model_that_does_not_reach_the_token_in_time_is_a_503(pool: PgPoo
     }
     // The token may come as a query parameter too.
     let answer = app
-        .query(&format!("/queries/products/{id}?consistency_token={token}"), Caller::Bearer(&admin), None)
+        .query(
+            &format!("/queries/products/{id}?consistency_token={token}"),
+            Caller::Bearer(&admin),
+            None,
+        )
         .await;
-    assert_eq!((answer.status, answer.code()), (503, "consistency_timeout"), "{}", answer.body);
+    assert_eq!(
+        (answer.status, answer.code()),
+        (503, "consistency_timeout"),
+        "{}",
+        answer.body
+    );
     // Without a token the query answers at once, with what the read model has.
-    let answer = app.query(&format!("/queries/products/{id}"), Caller::Bearer(&admin), None).await;
+    let answer = app
+        .query(
+            &format!("/queries/products/{id}"),
+            Caller::Bearer(&admin),
+            None,
+        )
+        .await;
     assert_eq!(answer.status, 404, "{}", answer.body);
 }
 
@@ -70,7 +100,11 @@ async fn a_token_waits_for_the_write_behind_it(pool: PgPool) {
             .await;
         assert_eq!(changed.status, 200);
         let view = app
-            .query(&format!("/queries/products/{id}"), Caller::Bearer(&admin), Some(&changed.consistency()))
+            .query(
+                &format!("/queries/products/{id}"),
+                Caller::Bearer(&admin),
+                Some(&changed.consistency()),
+            )
             .await;
         assert_eq!(view.status, 200, "{}", view.body);
         assert_eq!(view.body["price"]["amount"], amount);
@@ -81,22 +115,47 @@ async fn a_token_waits_for_the_write_behind_it(pool: PgPool) {
 async fn a_malformed_consistency_token_is_a_400(pool: PgPool) {
     let app = spawn_app(pool, true).await;
     let cart = guest_cart(&app).await;
-    for token in ["", "banana", "12", "1:", ":1", "x:y", "1:2:3", "-1:-1", "99999999999999999999999:1"] {
-        for path in [format!("/queries/carts/{}", cart.id), "/queries/products".to_owned()] {
-            let answer = app.query(&path, Caller::Guest(&cart.token), Some(token)).await;
+    for token in [
+        "",
+        "banana",
+        "12",
+        "1:",
+        ":1",
+        "x:y",
+        "1:2:3",
+        "-1:-1",
+        "99999999999999999999999:1",
+    ] {
+        for path in [
+            format!("/queries/carts/{}", cart.id),
+            "/queries/products".to_owned(),
+        ] {
+            let answer = app
+                .query(&path, Caller::Guest(&cart.token), Some(token))
+                .await;
             assert_eq!(
                 (answer.status, answer.code()),
                 (400, "invalid_consistency_token"),
                 "token {token:?} on {path}: {}",
                 answer.body
             );
-            assert_eq!(answer.header("content-type"), Some("application/problem+json"));
+            assert_eq!(
+                answer.header("content-type"),
+                Some("application/problem+json")
+            );
         }
     }
     let answer = app
-        .query("/queries/products?consistency_token=banana", Caller::Anonymous, None)
+        .query(
+            "/queries/products?consistency_token=banana",
+            Caller::Anonymous,
+            None,
+        )
         .await;
-    assert_eq!((answer.status, answer.code()), (400, "invalid_consistency_token"));
+    assert_eq!(
+        (answer.status, answer.code()),
+        (400, "invalid_consistency_token")
+    );
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
@@ -120,5 +179,8 @@ async fn signing_in_asks_for_a_merge_policy_even_while_the_read_model_lags(pool:
         ada.id,
         answer.body
     );
-    assert_eq!(count_events_of(&pool, &guest.id, "CartAttachedToCustomer").await, 0);
+    assert_eq!(
+        count_events_of(&pool, &guest.id, "CartAttachedToCustomer").await,
+        0
+    );
 }
