@@ -368,3 +368,21 @@ pub async fn reserve_stock(pool: &PgPool, sku: &str, quantity: u32) -> String {
     .unwrap_or_else(|e| panic!("ReserveStock refused: {e:?}"));
     executed.head.unwrap().to_string()
 }
+
+/// Waits until every projector has taken every event in the store.
+pub async fn projectors_caught_up(pool: &PgPool) {
+    for _ in 0..250 {
+        let behind: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM projector_checkpoints
+              WHERE global_position < (SELECT coalesce(max(global_position), 0) FROM events)",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if behind == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the projectors did not catch up within 5 s");
+}

@@ -2,6 +2,7 @@
 //! against a fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bad_input;
 mod binary;
 mod commands_and_queries;
 mod concurrency;
