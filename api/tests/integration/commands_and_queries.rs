@@ -908,3 +908,68 @@ async fn orders_are_cancelled_by_admins_or_their_customer_until_they_ship(pool: 
     .await;
     assert_eq!(view["status"], "partially_shipped");
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn every_event_records_who_sent_it_in_which_request_and_conversation(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    let admin = admin(&app);
+    let correlation = uuid::Uuid::new_v4();
+    let request_id = uuid::Uuid::new_v4();
+    let created = crate::support::reply(
+        app.client
+            .post(app.url("/commands/products"))
+            .bearer_auth(&admin)
+            .header("X-Correlation-Id", correlation.to_string())
+            .header("X-Request-Id", request_id.to_string())
+            .json(
+                &json!({"sku": "MUG-1", "name": "Mug", "description": "", "category": "kitchen",
+                          "brand": "Acme", "price": {"amount": 1000, "currency": "EUR"}}),
+            ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        created.header("x-request-id"),
+        Some(request_id.to_string().as_str())
+    );
+    let id = created.body["id"].as_str().unwrap();
+    let metadata: Value =
+        sqlx::query_scalar("SELECT metadata::jsonb FROM events WHERE aggregate_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(metadata["actor"], crate::fixtures::ADMIN, "{metadata}");
+    assert_eq!(metadata["actor_role"], "admin");
+    assert_eq!(metadata["correlation_id"], correlation.to_string());
+    assert_eq!(metadata["request_id"], request_id.to_string());
+    assert_eq!(metadata["command"], "create-product");
+
+    // A guest is recorded as such; without X-Correlation-Id each request starts a
+    // conversation of its own, and its request id is the one answered.
+    let cart = guest_cart(&app).await;
+    let rows: Vec<(Value,)> =
+        sqlx::query_as("SELECT metadata::jsonb FROM events WHERE aggregate_id = $1")
+            .bind(&cart.id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let guest = &rows[0].0;
+    assert_eq!(guest["actor"], "anonymous", "{guest}");
+    assert_eq!(guest["actor_role"], "guest");
+    assert_eq!(guest["command"], "open-cart");
+    assert!(uuid::Uuid::parse_str(guest["correlation_id"].as_str().unwrap()).is_ok());
+    assert_ne!(guest["correlation_id"], correlation.to_string());
+
+    let refused = crate::support::reply(
+        app.client
+            .post(app.url("/commands/carts"))
+            .header("X-Correlation-Id", "not-a-uuid")
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (400, "invalid_correlation_id")
+    );
+}
