@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::support::{Caller, TestApp};
+use crate::support::{Caller, Reply, TestApp};
 
 pub const ADMIN: &str = "admin-ada";
 
@@ -57,7 +57,7 @@ pub async fn draft_product(
     sku: &str,
     price: i64,
     category: &str,
-) -> (String, crate::support::Reply) {
+) -> (String, Reply) {
     let admin = admin(app);
     let created = app
         .command(
@@ -150,7 +150,7 @@ pub async fn add_item(
     caller: Caller<'_>,
     sku: &str,
     quantity: u32,
-) -> crate::support::Reply {
+) -> Reply {
     let added = app
         .command(
             &format!("/commands/carts/{cart_id}/add-item"),
