@@ -2,7 +2,16 @@
 //! against a fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bad_input;
 mod binary;
+mod commands_and_queries;
+mod concurrency;
+mod fixtures;
 mod health;
+mod idempotency;
+mod openapi;
+mod rate_limits;
+mod read_your_writes;
+mod refusals;
 mod storefront;
 mod support;

@@ -144,3 +144,85 @@ pub async fn spawn_app_with(
         pool,
     }
 }
+
+/// An answer as a client sees it: status, headers and the body as JSON (`Null`
+/// when it is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The problem body's `code` ("" when absent).
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `consistency_token` of a command's answer.
+    pub fn consistency(&self) -> String {
+        self.body["consistency_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no consistency token in {}", self.body))
+            .to_owned()
+    }
+}
+
+/// Who sends a request.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'a> {
+    Anonymous,
+    /// `Authorization: Bearer <token>`.
+    Bearer(&'a str),
+    /// A guest holding a cart token (`X-Cart-Token`).
+    Guest(&'a str),
+    /// A signed-in customer who also holds a guest cart's token.
+    BearerWithCart(&'a str, &'a str),
+}
+
+impl Caller<'_> {
+    pub fn apply(self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Caller::Anonymous => request,
+            Caller::Bearer(token) => request.bearer_auth(token),
+            Caller::Guest(cart) => request.header("X-Cart-Token", cart),
+            Caller::BearerWithCart(token, cart) => {
+                request.bearer_auth(token).header("X-Cart-Token", cart)
+            }
+        }
+    }
+}
+
+/// Sends `request` and reads the answer whole.
+pub async fn reply(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("send the request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("read the body");
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+impl TestApp {
+    /// POSTs JSON `body` to `path` as `caller`.
+    pub async fn command(&self, path: &str, caller: Caller<'_>, body: Value) -> Reply {
+        reply(caller.apply(self.client.post(self.url(path)).json(&body))).await
+    }
+
+    /// GETs `path` as `caller`, waiting for the write behind `consistency`.
+    pub async fn query(&self, path: &str, caller: Caller<'_>, consistency: Option<&str>) -> Reply {
+        let mut request = caller.apply(self.client.get(self.url(path)));
+        if let Some(consistency) = consistency {
+            request = request.header("X-Consistency-Token", consistency);
+        }
+        reply(request).await
+    }
+}
