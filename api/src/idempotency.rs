@@ -67,7 +67,12 @@ async fn run(pool: PgPool, request: Request, next: Next) -> Result<Response, Api
         return Ok(next.run(request).await);
     };
     let key = valid_key(key)?;
-    let scope = scope_of(&request);
+    // A caller with no identity (no token, no cart token: opening a guest cart) has
+    // nothing to tie a key to; answering it a replay could hand one guest another's
+    // cart and cart token. Such a request runs as if it had no key.
+    let Some(scope) = scope_of(&request) else {
+        return Ok(next.run(request).await);
+    };
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, BODY_LIMIT)
         .await
@@ -133,23 +138,16 @@ fn valid_key(value: &HeaderValue) -> Result<String, ApiError> {
     Ok(key.to_owned())
 }
 
-/// Whose key it is: two callers choosing the same key never meet.
-fn scope_of(request: &Request) -> String {
+/// Whose key it is: two callers choosing the same key never meet. `None` for a
+/// caller with no identity.
+fn scope_of(request: &Request) -> Option<String> {
     if let Some(subject) = subject_of(request) {
-        return format!("sub:{subject}");
+        return Some(format!("sub:{subject}"));
     }
-    if let Some(token) = request.headers().get("x-cart-token") {
-        return format!("cart:{}", hex::encode(Sha256::digest(token.as_bytes())));
-    }
-    // Anonymous callers (opening a guest cart) are kept apart by address, so one
-    // guest reusing another's key never receives the other's cart and token.
-    match request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-    {
-        Some(axum::extract::ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
-        None => "anonymous".to_owned(),
-    }
+    request
+        .headers()
+        .get("x-cart-token")
+        .map(|token| format!("cart:{}", hex::encode(Sha256::digest(token.as_bytes()))))
 }
 
 fn fingerprint(method: &axum::http::Method, uri: &axum::http::Uri, body: &[u8]) -> Vec<u8> {

@@ -97,37 +97,45 @@ impl Principal {
     }
 }
 
-/// What the middleware found in the request.
+/// What the middleware found in the request: a caller, nobody, or a token that
+/// does not hold (the reason).
 #[derive(Debug, Clone)]
-struct Authentication(Option<Principal>);
+struct Authentication(Result<Option<Principal>, String>);
 
-/// Reads the bearer token. A present but invalid token is a 401 at once: a client
-/// with an expired token must learn it, not be served as an anonymous caller.
+/// Reads the bearer token and notes what it found. A present but invalid token is
+/// refused by [`refuse_invalid_tokens`], which runs after the rate limiter, so
+/// guessing tokens is rate limited like anything else.
 pub async fn authenticate(
     State(authenticator): State<Arc<Authenticator>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let principal = match request.headers().get(AUTHORIZATION) {
-        None => None,
+    let found = match request.headers().get(AUTHORIZATION) {
+        None => Ok(None),
         Some(value) => {
             let token = value.to_str().ok().and_then(|v| {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             });
-            let Some(token) = token else {
-                return ApiError::Unauthorized(
-                    "the Authorization header must be `Bearer <token>`".into(),
-                )
-                .into_response();
-            };
-            match authenticator.verify(token.trim()) {
-                Ok(principal) => Some(principal),
-                Err(error) => return ApiError::Unauthorized(error.to_string()).into_response(),
+            match token {
+                None => Err("the Authorization header must be `Bearer <token>`".to_owned()),
+                Some(token) => authenticator
+                    .verify(token.trim())
+                    .map(Some)
+                    .map_err(|e| e.to_string()),
             }
         }
     };
-    request.extensions_mut().insert(Authentication(principal));
+    request.extensions_mut().insert(Authentication(found));
+    next.run(request).await
+}
+
+/// A present but invalid token is a 401 on every route: a client with an expired
+/// token must learn it, not be served as an anonymous caller.
+pub async fn refuse_invalid_tokens(request: Request, next: Next) -> Response {
+    if let Some(Authentication(Err(reason))) = request.extensions().get::<Authentication>() {
+        return ApiError::Unauthorized(reason.clone()).into_response();
+    }
     next.run(request).await
 }
 
@@ -136,7 +144,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Authentication>() {
-            Some(Authentication(Some(principal))) => Ok(principal.clone()),
+            Some(Authentication(Ok(Some(principal)))) => Ok(principal.clone()),
             _ => Err(ApiError::Unauthorized(
                 "this needs a bearer token (Authorization: Bearer <token>)".into(),
             )),
@@ -151,7 +159,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
         Ok(parts
             .extensions
             .get::<Authentication>()
-            .and_then(|a| a.0.clone()))
+            .and_then(|a| a.0.clone().ok().flatten()))
     }
 }
 
@@ -161,6 +169,6 @@ pub fn subject_of(request: &Request) -> Option<String> {
     request
         .extensions()
         .get::<Authentication>()
-        .and_then(|a| a.0.as_ref())
+        .and_then(|a| a.0.as_ref().ok().and_then(Option::as_ref))
         .map(|p| p.subject.clone())
 }

@@ -16,7 +16,7 @@ use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, refuse_invalid_tokens};
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
 use crate::idempotency::idempotency;
@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(refuse_invalid_tokens))
         .layer(middleware::from_fn_with_state(
             state.rate_limiter.clone(),
             rate_limit::limit,

@@ -234,7 +234,6 @@ async fn guest_and_customer_carts(
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
-#[ignore = "bug: attach-customer applies If-Match (the guest cart's version) to the customer's cart it merges into, so a current If-Match is refused"]
 async fn attach_customer_with_the_guest_carts_current_version_merges(pool: PgPool) {
     let app = spawn_app(pool.clone(), true).await;
     let (guest, theirs, ada) = guest_and_customer_carts(&app).await;
@@ -255,7 +254,6 @@ async fn attach_customer_with_the_guest_carts_current_version_merges(pool: PgPoo
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
-#[ignore = "bug: attach-customer with an If-Match that is stale for the guest cart still merges its lines into the customer's cart, then answers 409"]
 async fn attach_customer_with_a_stale_version_appends_nothing(pool: PgPool) {
     let app = spawn_app(pool.clone(), true).await;
     let (guest, theirs, ada) = guest_and_customer_carts(&app).await;

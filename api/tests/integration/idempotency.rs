@@ -12,7 +12,7 @@ use crate::fixtures::{
     add_item, admin, checkout_body, count_events, count_events_of, customer, customer_cart,
     draft_product, guest_cart, published_product, ADMIN,
 };
-use crate::support::{reply, spawn_app, Caller, Reply, TestApp};
+use crate::support::{reply, spawn_app, without_projectors, Caller, Reply, TestApp};
 
 /// POSTs the exact `body` bytes to `path` as `caller` under `key`.
 async fn keyed(app: &TestApp, path: &str, caller: Caller<'_>, key: &str, body: &Value) -> Reply {
@@ -247,30 +247,19 @@ async fn a_key_whose_first_request_is_still_running_answers_409(pool: PgPool) {
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
 async fn a_5xx_answer_is_forgotten_so_the_retry_runs(pool: PgPool) {
-    // No projectors: they would stop on the missing table too.
-    let app = spawn_app(pool.clone(), false).await;
+    // attach-customer reads the carts read model at the head of the log; with no
+    // projector running it cannot, and answers 503 after a short wait.
+    let app = without_projectors(pool.clone(), 300).await;
     let cart = guest_cart(&app).await;
     let ada = crate::fixtures::customer(&app);
     let path = format!("/commands/carts/{}/attach-customer", cart.id);
     let caller = Caller::BearerWithCart(&ada.token, &cart.token);
     let body = json!({});
-    // attach-customer looks the customer's open cart up in the carts read model:
-    // take that away, as an outage of its table would.
-    sqlx::query("ALTER TABLE read_carts RENAME TO read_carts_away")
-        .execute(&pool)
-        .await
-        .unwrap();
     let failed = keyed(&app, &path, caller, "sign-in", &body).await;
-    assert_eq!(failed.status, 500, "{}", failed.body);
+    assert_eq!(failed.status, 503, "{}", failed.body);
     assert_eq!(
         failed.header("content-type"),
         Some("application/problem+json")
-    );
-    assert_eq!(failed.code(), "internal");
-    assert!(
-        !failed.body.to_string().contains("read_carts"),
-        "no internals: {}",
-        failed.body
     );
     let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_records")
         .fetch_one(&pool)
@@ -278,10 +267,9 @@ async fn a_5xx_answer_is_forgotten_so_the_retry_runs(pool: PgPool) {
         .unwrap();
     assert_eq!(kept, 0, "a 5xx is not remembered");
 
-    sqlx::query("ALTER TABLE read_carts_away RENAME TO read_carts")
-        .execute(&pool)
-        .await
-        .unwrap();
+    // The projectors are back (a restart): the retry with the same key runs.
+    drop(app);
+    let app = spawn_app(pool.clone(), true).await;
     let retried = keyed(&app, &path, caller, "sign-in", &body).await;
     assert_eq!(retried.status, 200, "{}", retried.body);
     assert!(!replayed(&retried), "the retry ran");
@@ -362,7 +350,6 @@ async fn the_same_checkout_sent_many_times_at_once_places_one_order(pool: PgPool
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
-#[ignore = "bug: callers without token or cart token share one idempotency scope, so a guest reusing another guest's key gets their cart and cart_token"]
 async fn two_guests_choosing_the_same_key_never_see_each_others_answer(pool: PgPool) {
     let app = spawn_app(pool.clone(), false).await;
     // Two guests with no token and no cart yet, each opening a cart under key "1".

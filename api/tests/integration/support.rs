@@ -226,3 +226,20 @@ impl TestApp {
         reply(request).await
     }
 }
+
+/// The app with no projector running and a short consistency wait: its read
+/// models never catch up.
+pub async fn without_projectors(pool: PgPool, wait_ms: u64) -> TestApp {
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let config = api_config();
+    spawn_app_with(
+        pool,
+        false,
+        &redis_url,
+        api::config::ApiConfig {
+            consistency_wait_ms: wait_ms,
+            ..config
+        },
+    )
+    .await
+}
