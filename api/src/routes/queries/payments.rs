@@ -30,7 +30,10 @@ pub async fn list(
     token: ConsistencyToken,
     Query(filter): Query<PaymentFilter>,
 ) -> Result<Response, ApiError> {
+    // Who may see them is decided by the order, so both read models must have
+    // reached the token.
     consistent(&state, "payments", token).await?;
+    consistent(&state, "orders", token).await?;
     visible_order(&state, &principal, filter.order_id).await?;
     let found = payments::list_for_order(&state.pool, filter.order_id)
         .await
