@@ -3,11 +3,15 @@
 //! ratios mean something on any machine.
 //!
 //! - appends: C concurrent writers through postgres-es (`persist`, and the whole
-//!   cqrs-es command path, which loads the aggregate first) against plain
-//!   single-row INSERT transactions of the same rows into a table with no triggers.
+//!   cqrs-es command path, which loads the aggregate first), through the API's own
+//!   command path (`commands::execute`: cached aggregates, group commit), and over
+//!   HTTP (the real router, `add-item` at catalog prices, with the projectors in
+//!   another process and in the same one) against plain single-row INSERT
+//!   transactions of the same rows into a table with no triggers.
 //! - log reads: the gap-free reader against one `SELECT ... ORDER BY
 //!   global_position` and one `COPY (...) TO STDOUT` of the same columns.
-//! - rebuild: the event_counts projector applying the whole log from zero.
+//! - rebuild: the event_counts projector applying the whole log from zero, and the
+//!   carts read model rebuilt from a log of real cart events in a database of its own.
 
 mod bench_aggregate;
 mod domain_log;
