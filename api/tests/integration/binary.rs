@@ -110,3 +110,28 @@ async fn refuses_to_start_on_a_log_ahead_of_the_cluster(pool: sqlx::PgPool) {
         "{log}"
     );
 }
+
+#[test]
+fn token_mints_a_bearer_token_the_server_accepts() {
+    let output = Command::new(env!("CARGO_BIN_EXE_commerce"))
+        .args(["token", "--sub", "alice", "--role", "admin", "--ttl", "60"])
+        .env("JWT_SECRET", crate::support::JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8(output.stdout).unwrap();
+    let authenticator = api::auth::Authenticator::hs256(&api::secret::Secret::new(
+        crate::support::JWT_SECRET.into(),
+    ));
+    let principal = authenticator.verify(token.trim()).unwrap();
+    assert_eq!(principal.subject, "alice");
+    assert_eq!(principal.role, api::auth::Role::Admin);
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_commerce"))
+        .args(["token", "--sub", "alice", "--role", "root"])
+        .env("JWT_SECRET", crate::support::JWT_SECRET)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown role"));
+}
