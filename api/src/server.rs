@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use commands::catalog::Catalog;
-use commands::payment_gateway::TestGateway;
+use commands::payment_gateway::{RetryingGateway, TestGateway};
 use commands::store::GroupCommit;
 use commands::{AggregateStore, StoreOptions};
 use domain::shared::Currency;
@@ -140,7 +140,11 @@ pub fn app_state(
     });
     Ok(AppState {
         catalog: Arc::new(Catalog::new(stores.products.clone())),
-        gateway: Arc::new(TestGateway),
+        gateway: Arc::new(RetryingGateway::new(
+            TestGateway::default(),
+            Duration::from_secs(5),
+            3,
+        )),
         pool,
         redis,
         projectors,
