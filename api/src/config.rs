@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate, start the projectors and serve HTTP until SIGTERM or Ctrl-C.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Run the projectors only, no HTTP: a worker beside API processes started
     /// with `--run-projectors=false`. Several workers may run; per projector, one
     /// is active and the others stand by.
@@ -88,6 +88,11 @@ pub struct ApiConfig {
     /// Flat shipping cost added to every order, in minor units of its currency.
     #[arg(long, env = "SHIPPING_COST_MINOR", default_value_t = 0)]
     pub shipping_cost_minor: i64,
+
+    /// Checks the signatures of the payment gateway's webhooks; webhooks are
+    /// refused (503) while unset.
+    #[arg(long, env = "PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub payment_webhook_secret: Option<Secret>,
 
     /// Aggregates of each type kept in memory by the command side.
     #[arg(long, env = "AGGREGATE_CACHE_CAPACITY", default_value_t = 10_000)]

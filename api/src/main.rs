@@ -10,7 +10,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
     match cli.command {
-        Command::Serve(config) => server::serve(config).await,
+        Command::Serve(config) => server::serve(*config).await,
         Command::Project(config) => server::project(config).await,
         Command::Migrate(database) => server::migrate(&database).await.map(|_| ()),
         Command::Token(config) => {

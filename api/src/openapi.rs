@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{commands, health, metrics, queries};
+use crate::routes::{commands, health, metrics, queries, webhooks};
 
 /// Money on the wire: integer minor units and an ISO 4217 code; never a float.
 #[derive(ToSchema)]
@@ -46,12 +46,14 @@ pub struct AddressSchema {
         queries::inventory::get, queries::inventory::list, queries::payments::list,
         queries::products::get, queries::products::list,
         health::live, health::ready, metrics::metrics,
+        webhooks::payments,
     ),
     components(schemas(crate::error::Problem, MoneySchema, AddressSchema)),
     modifiers(&BearerAuth),
     tags((name = "commands", description = "Change something: answered with the aggregate's id, version and a consistency token"),
          (name = "queries", description = "Read a read model; send `X-Consistency-Token` to read your own writes"),
-         (name = "operations", description = "Health and metrics for orchestrators")),
+         (name = "operations", description = "Health and metrics for orchestrators"),
+         (name = "webhooks", description = "Signed callbacks from the payment gateway")),
 )]
 pub struct ApiDoc;
 

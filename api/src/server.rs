@@ -157,6 +157,7 @@ pub fn app_state(
             default_currency: Currency::new(&config.default_currency)
                 .context("DEFAULT_CURRENCY is not an ISO 4217 code")?,
             shipping_cost_minor: config.shipping_cost_minor,
+            webhook_secret: config.payment_webhook_secret.clone(),
         },
     })
 }

@@ -45,7 +45,7 @@ pub struct Stores {
 }
 
 /// Behaviour the operator chooses.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// How long a query waits for its read model to reach a consistency token.
     pub consistency_wait: Duration,
@@ -53,4 +53,6 @@ pub struct Settings {
     pub default_currency: Currency,
     /// Added to every order (a flat rate, in the cart's currency).
     pub shipping_cost_minor: i64,
+    /// Signs the payment gateway's webhooks; `None` turns them off.
+    pub webhook_secret: Option<crate::secret::Secret>,
 }

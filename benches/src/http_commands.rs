@@ -50,6 +50,7 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         default_currency: "EUR".into(),
         shipping_cost_minor: 0,
         aggregate_cache_capacity: 10_000,
+        payment_webhook_secret: None,
     };
     let state = api::server::app_state(pool, wakeups, None, states, &config)?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -4,6 +4,7 @@ pub mod commands;
 pub mod health;
 pub mod metrics;
 pub mod queries;
+pub mod webhooks;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::DefaultBodyLimit;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(commands)
         .merge(queries)
+        .route("/webhooks/payments", post(webhooks::payments))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(|| async { axum::response::Html(DOCS_PAGE) }))
         .route("/health/live", get(health::live))

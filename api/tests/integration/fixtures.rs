@@ -217,7 +217,7 @@ pub struct PaidOrder {
     pub consistency: String,
 }
 
-fn fixture_metadata(command: &str) -> CommandMetadata {
+pub fn fixture_metadata(command: &str) -> CommandMetadata {
     CommandMetadata {
         actor: "checkout-fixture".into(),
         actor_role: "system".into(),

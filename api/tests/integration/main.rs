@@ -15,3 +15,4 @@ mod read_your_writes;
 mod refusals;
 mod storefront;
 mod support;
+mod webhooks;

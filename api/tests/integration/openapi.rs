@@ -47,6 +47,7 @@ const OPERATIONAL_ROUTES: &[(&str, &str)] = &[
     ("get", "/health/live"),
     ("get", "/health/ready"),
     ("get", "/metrics"),
+    ("post", "/webhooks/payments"),
 ];
 
 /// Commands whose request has a JSON body (the others take none).

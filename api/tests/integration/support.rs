@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
+pub const WEBHOOK_SECRET: &str = "whsec_integration_test";
 
 pub struct TestApp {
     pub address: String,
@@ -95,6 +96,7 @@ pub fn api_config() -> ApiConfig {
         default_currency: "EUR".into(),
         shipping_cost_minor: 0,
         aggregate_cache_capacity: 1000,
+        payment_webhook_secret: Some(Secret::new(WEBHOOK_SECRET.into())),
     }
 }
 
