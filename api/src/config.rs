@@ -85,10 +85,6 @@ pub struct ApiConfig {
     #[arg(long, env = "DEFAULT_CURRENCY", default_value = "EUR")]
     pub default_currency: String,
 
-    /// Flat shipping cost added to every order, in minor units of its currency.
-    #[arg(long, env = "SHIPPING_COST_MINOR", default_value_t = 0)]
-    pub shipping_cost_minor: i64,
-
     /// Checks the signatures of the payment gateway's webhooks; webhooks are
     /// refused (503) while unset.
     #[arg(long, env = "PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]
@@ -112,6 +108,19 @@ pub struct ProjectConfig {
     /// longer means fewer, larger transactions under load, and later reads.
     #[arg(long, env = "PROJECTOR_GATHER_MS", default_value_t = 10)]
     pub projector_gather_ms: u64,
+
+    /// Flat shipping cost the checkout adds to every order, in minor units of its
+    /// currency.
+    #[arg(long, env = "SHIPPING_COST_MINOR", default_value_t = 0)]
+    pub shipping_cost_minor: i64,
+
+    /// How long the checkout holds an order's stock while its payment is pending.
+    #[arg(long, env = "RESERVATION_TTL_SECONDS", default_value_t = 900)]
+    pub reservation_ttl_seconds: u64,
+
+    /// How long one payment gateway call may take before it is asked again.
+    #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 5000)]
+    pub gateway_timeout_ms: u64,
 
     /// How long shutdown waits for the batches in hand.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
@@ -171,6 +180,13 @@ impl ProjectConfig {
 
     pub fn projector_gather(&self) -> Duration {
         Duration::from_millis(self.projector_gather_ms)
+    }
+
+    pub fn checkout(&self) -> commands::checkout::CheckoutSettings {
+        commands::checkout::CheckoutSettings {
+            reservation_ttl: Duration::from_secs(self.reservation_ttl_seconds),
+            shipping_cost_minor: self.shipping_cost_minor,
+        }
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -20,9 +20,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use commands::catalog::Catalog;
-use commands::payment_gateway::{RetryingGateway, TestGateway};
-use commands::store::GroupCommit;
-use commands::{AggregateStore, StoreOptions};
+use commands::checkout::{CheckoutProcess, CheckoutSettings};
+use commands::payment_gateway::{PaymentGateway, RetryingGateway, TestGateway};
+use commands::StoreOptions;
 use domain::shared::Currency;
 
 use crate::auth::{Authenticator, CartTokens};
@@ -64,6 +64,8 @@ pub fn projectors(
     pool: PgPool,
     wakeups: LogWakeups,
     options: ProjectorOptions,
+    checkout: CheckoutSettings,
+    gateway: Arc<dyn PaymentGateway>,
 ) -> ProjectorRuntime {
     use projections::read_models::{carts, inventory, orders, payments, products};
     let read_models: [Arc<dyn projections::runtime::PostgresProjection>; 6] = [
@@ -74,10 +76,31 @@ pub fn projectors(
         Arc::new(orders::OrdersProjection::new()),
         Arc::new(payments::PaymentsProjection::new()),
     ];
-    read_models.into_iter().fold(
-        ProjectorRuntime::new(pool, wakeups, options),
-        |runtime, model| runtime.with(Projector::Postgres(model), OnFailure::Stop),
-    )
+    // The checkout process writes through stores of its own, like another
+    // process would: their caches stay apart from the API's.
+    let stores = Stores::new(&pool, &wakeups, StoreOptions::default());
+    let process = CheckoutProcess {
+        pool: pool.clone(),
+        carts: stores.carts,
+        orders: stores.orders,
+        inventory: stores.inventory,
+        payments: stores.payments,
+        gateway,
+        settings: checkout,
+    };
+    read_models
+        .into_iter()
+        .fold(
+            ProjectorRuntime::new(pool, wakeups, options),
+            |runtime, model| runtime.with(Projector::Postgres(model), OnFailure::Stop),
+        )
+        // One order's poisoned event must not stop every other checkout.
+        .with(Projector::SideEffect(Arc::new(process)), OnFailure::Park)
+}
+
+/// The payment gateway: the built-in test gateway, with timeouts and retries.
+pub fn gateway(timeout: Duration) -> Arc<dyn PaymentGateway> {
+    Arc::new(RetryingGateway::new(TestGateway::default(), timeout, 2))
 }
 
 /// The command side, auth and settings the routes share.
@@ -114,24 +137,7 @@ pub fn app_state(
         cache_capacity: config.aggregate_cache_capacity,
         snapshot_every: None,
     };
-    // One appender for every aggregate type: concurrent commands share commits.
-    let group = GroupCommit::start(pool.clone());
-    let stores = Stores {
-        products: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
-        // A SKU's stream grows with every order: snapshot it.
-        inventory: AggregateStore::sharing(
-            pool.clone(),
-            wakeups.clone(),
-            StoreOptions {
-                snapshot_every: Some(100),
-                ..store
-            },
-            group.clone(),
-        ),
-        carts: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
-        orders: AggregateStore::sharing(pool.clone(), wakeups.clone(), store, group.clone()),
-        payments: AggregateStore::sharing(pool.clone(), wakeups, store, group),
-    };
+    let stores = Stores::new(&pool, &wakeups, store);
     let rate_limiter = (config.rate_limit_per_minute > 0).then(|| {
         RateLimiter::new(RateLimit {
             per_minute: config.rate_limit_per_minute,
@@ -140,11 +146,7 @@ pub fn app_state(
     });
     Ok(AppState {
         catalog: Arc::new(Catalog::new(stores.products.clone())),
-        gateway: Arc::new(RetryingGateway::new(
-            TestGateway::default(),
-            Duration::from_secs(5),
-            3,
-        )),
+        gateway: gateway(Duration::from_secs(5)),
         pool,
         redis,
         projectors,
@@ -156,7 +158,6 @@ pub fn app_state(
             consistency_wait: Duration::from_millis(config.consistency_wait_ms),
             default_currency: Currency::new(&config.default_currency)
                 .context("DEFAULT_CURRENCY is not an ISO 4217 code")?,
-            shipping_cost_minor: config.shipping_cost_minor,
             webhook_secret: config.payment_webhook_secret.clone(),
         },
     })
@@ -243,7 +244,8 @@ async fn start_projectors(
         gather: config.projector_gather(),
         ..ProjectorOptions::default()
     };
-    projectors(pool.clone(), wakeups, options)
+    let gateway = gateway(Duration::from_millis(config.gateway_timeout_ms));
+    projectors(pool.clone(), wakeups, options, config.checkout(), gateway)
         .start(cancel.clone())
         .await
         .context("failed to start the projectors")

@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use commands::catalog::Catalog;
 use commands::payment_gateway::PaymentGateway;
-use commands::AggregateStore;
+use commands::store::GroupCommit;
+use commands::{AggregateStore, StoreOptions};
 use domain::cart::Cart;
 use domain::inventory::Inventory;
 use domain::order::Order;
 use domain::payment::Payment;
 use domain::product::Product;
 use domain::shared::Currency;
+use projections::log::LogWakeups;
 use projections::runtime::ProjectorStates;
 use sqlx::PgPool;
 
@@ -44,6 +46,31 @@ pub struct Stores {
     pub payments: Arc<AggregateStore<Payment>>,
 }
 
+impl Stores {
+    /// A store per aggregate type, all appending through one group commit, so
+    /// concurrent commands of every type share commits.
+    pub fn new(pool: &PgPool, wakeups: &LogWakeups, options: StoreOptions) -> Self {
+        let group = GroupCommit::start(pool.clone());
+        let (p, w) = (pool, wakeups);
+        Stores {
+            products: AggregateStore::sharing(p.clone(), w.clone(), options, group.clone()),
+            // A SKU's stream grows with every order: snapshot it.
+            inventory: AggregateStore::sharing(
+                p.clone(),
+                w.clone(),
+                StoreOptions {
+                    snapshot_every: Some(100),
+                    ..options
+                },
+                group.clone(),
+            ),
+            carts: AggregateStore::sharing(p.clone(), w.clone(), options, group.clone()),
+            orders: AggregateStore::sharing(p.clone(), w.clone(), options, group.clone()),
+            payments: AggregateStore::sharing(p.clone(), w.clone(), options, group),
+        }
+    }
+}
+
 /// Behaviour the operator chooses.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -51,8 +78,6 @@ pub struct Settings {
     pub consistency_wait: Duration,
     /// The currency of carts opened without one.
     pub default_currency: Currency,
-    /// Added to every order (a flat rate, in the cart's currency).
-    pub shipping_cost_minor: i64,
     /// Signs the payment gateway's webhooks; `None` turns them off.
     pub webhook_secret: Option<crate::secret::Secret>,
 }

@@ -34,8 +34,13 @@ impl Drop for Server {
 pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server> {
     let cancel = CancellationToken::new();
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let runtime =
-        api::server::projectors(pool.clone(), wakeups.clone(), ProjectorOptions::default());
+    let runtime = api::server::projectors(
+        pool.clone(),
+        wakeups.clone(),
+        ProjectorOptions::default(),
+        commands::checkout::CheckoutSettings::default(),
+        api::server::gateway(Duration::from_secs(2)),
+    );
     let states = runtime.states();
     if with_projectors {
         runtime.start(cancel.clone()).await?;
@@ -48,7 +53,6 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         rate_limit_burst: 1,
         consistency_wait_ms: 5000,
         default_currency: "EUR".into(),
-        shipping_cost_minor: 0,
         aggregate_cache_capacity: 10_000,
         payment_webhook_secret: None,
     };

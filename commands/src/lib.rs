@@ -3,6 +3,7 @@
 //! [`event_store`] builds cqrs-es frameworks over the same table for other callers.
 
 pub mod catalog;
+pub mod checkout;
 pub mod error;
 pub mod event_store;
 pub mod execute;

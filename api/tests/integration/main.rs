@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod binary;
+mod checkout_process;
 mod commands_and_queries;
 mod concurrency;
 mod fixtures;

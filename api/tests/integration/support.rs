@@ -94,7 +94,6 @@ pub fn api_config() -> ApiConfig {
         rate_limit_burst: 100,
         consistency_wait_ms: 5000,
         default_currency: "EUR".into(),
-        shipping_cost_minor: 0,
         aggregate_cache_capacity: 1000,
         payment_webhook_secret: Some(Secret::new(WEBHOOK_SECRET.into())),
     }
@@ -122,7 +121,13 @@ pub async fn spawn_app_with(
         ..ProjectorOptions::default()
     };
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let runtime = projectors(pool.clone(), wakeups.clone(), options);
+    let runtime = projectors(
+        pool.clone(),
+        wakeups.clone(),
+        options,
+        commands::checkout::CheckoutSettings::default(),
+        api::server::gateway(std::time::Duration::from_secs(2)),
+    );
     let states = runtime.states();
     if run_projectors {
         runtime.start(cancel.clone()).await.unwrap();

@@ -1,0 +1,225 @@
+//! The checkout process manager, end to end over HTTP: an order moves from
+//! checkout to confirmation by itself, and compensation cancels it with a reason
+//! and gives back every unit when stock or payment fails.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::fixtures::{
+    add_item, address, admin, customer, customer_cart, published_product, stocked, Customer,
+};
+use crate::support::{spawn_app, Caller, TestApp};
+
+/// Asks `read` until `done` holds for its answer (the process runs in the
+/// background), for at most 20 s.
+async fn eventually<F, Fut>(read: F, done: impl Fn(&Value) -> bool) -> Value
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let value = read().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "never got there: {value}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The order once `done` holds for it.
+async fn order_when(
+    app: &TestApp,
+    who: &Customer,
+    order_id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let path = format!("/queries/orders/{order_id}");
+    eventually(
+        || async {
+            app.query(&path, Caller::Bearer(&who.token), None)
+                .await
+                .body
+        },
+        |order| order.get("status").is_some() && done(order),
+    )
+    .await
+}
+
+async fn check_out(app: &TestApp, who: &Customer, sku: &str, quantity: u32, token: &str) -> String {
+    let cart = customer_cart(app, who).await;
+    add_item(app, &cart, Caller::Bearer(&who.token), sku, quantity).await;
+    let body =
+        json!({"email": "ada@example.com", "shipping_address": address(), "payment_token": token});
+    let answer = app
+        .command(
+            &format!("/commands/carts/{cart}/checkout"),
+            Caller::Bearer(&who.token),
+            body,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body["order_id"].as_str().unwrap().to_owned()
+}
+
+async fn inventory(app: &TestApp, sku: &str) -> Value {
+    app.query(
+        &format!("/queries/inventory/{sku}"),
+        Caller::Anonymous,
+        None,
+    )
+    .await
+    .body
+}
+
+fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
+    move |order: &Value| order["status"] == status
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_paid_checkout_is_confirmed_shipped_in_parts_and_delivered(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "LAMP-1", 4000, "home").await;
+    stocked(&app, "LAMP-1", 1, 10).await;
+    let ada = customer(&app);
+    let order_id = check_out(&app, &ada, "LAMP-1", 3, "tok_visa").await;
+
+    let order = order_when(&app, &ada, &order_id, status_is("confirmed")).await;
+    assert_eq!(order["total"]["amount"], 12000);
+    let stock = inventory(&app, "LAMP-1").await;
+    assert_eq!(
+        (stock["on_hand"].as_i64(), stock["reserved"].as_i64()),
+        (Some(10), Some(3))
+    );
+
+    let admin = admin(&app);
+    let ship = |quantity: u32| json!({"lines": [{"sku": "LAMP-1", "quantity": quantity}], "carrier": "DHL", "tracking_number": "T1"});
+    let shipped = app
+        .command(
+            &format!("/commands/orders/{order_id}/ship"),
+            Caller::Bearer(&admin),
+            ship(1),
+        )
+        .await;
+    assert_eq!(shipped.status, 200, "{}", shipped.body);
+    order_when(&app, &ada, &order_id, status_is("partially_shipped")).await;
+    let shipped = app
+        .command(
+            &format!("/commands/orders/{order_id}/ship"),
+            Caller::Bearer(&admin),
+            ship(2),
+        )
+        .await;
+    assert_eq!(shipped.status, 200, "{}", shipped.body);
+    order_when(&app, &ada, &order_id, status_is("shipped")).await;
+
+    // Shipping commits the units and captures the payment, in the background.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let payments = app
+            .query(
+                &format!("/queries/payments?order_id={order_id}"),
+                Caller::Bearer(&ada.token),
+                None,
+            )
+            .await;
+        let stock = inventory(&app, "LAMP-1").await;
+        let captured = payments.body[0]["captured_total"]["amount"].as_i64();
+        if captured == Some(12000) && stock["on_hand"] == 7 && stock["reserved"] == 0 {
+            assert_eq!(payments.body[0]["status"], "captured");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{} {stock}", payments.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let delivered = app
+        .command(
+            &format!("/commands/orders/{order_id}/deliver"),
+            Caller::Bearer(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn declines_and_missing_stock_cancel_with_a_reason_and_give_every_unit_back(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "MUG-1", 1000, "kitchen").await;
+    stocked(&app, "MUG-1", 1, 5).await;
+    let ada = customer(&app);
+    for (token, reason) in [
+        ("tok_decline", "declined"),
+        ("tok_insufficient_funds", "insufficient funds"),
+    ] {
+        let order_id = check_out(&app, &ada, "MUG-1", 2, token).await;
+        let order = order_when(&app, &ada, &order_id, status_is("cancelled")).await;
+        let why = order["cancellation"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(why.contains(reason), "{token}: {order}");
+    }
+    let order_id = check_out(&app, &ada, "MUG-1", 6, "tok_visa").await;
+    let order = order_when(&app, &ada, &order_id, status_is("cancelled")).await;
+    assert!(
+        order["cancellation"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("out of stock"),
+        "{order}"
+    );
+
+    eventually(
+        || inventory(&app, "MUG-1"),
+        |stock| stock["reserved"] == 0 && stock["on_hand"] == 5,
+    )
+    .await;
+    let captured: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'PaymentCaptured'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(captured, 0);
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn fifty_checkouts_for_ten_units_confirm_exactly_ten(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "RARE-1", 500, "rare").await;
+    stocked(&app, "RARE-1", 0, 10).await;
+    let customers: Vec<Customer> = (0..50).map(|_| customer(&app)).collect();
+    let orders = futures::future::join_all(
+        customers
+            .iter()
+            .map(|who| check_out(&app, who, "RARE-1", 1, "tok_visa")),
+    )
+    .await;
+    let mut confirmed = 0;
+    let mut cancelled = 0;
+    for (who, order_id) in customers.iter().zip(&orders) {
+        let order = order_when(&app, who, order_id, |o| {
+            o["status"] == "confirmed" || o["status"] == "cancelled"
+        })
+        .await;
+        if order["status"] == "confirmed" {
+            confirmed += 1;
+        } else {
+            assert!(order["cancellation"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("out of stock"));
+            cancelled += 1;
+        }
+    }
+    assert_eq!((confirmed, cancelled), (10, 40));
+    let stock = inventory(&app, "RARE-1").await;
+    assert_eq!(
+        (stock["on_hand"].as_i64(), stock["reserved"].as_i64()),
+        (Some(10), Some(10)),
+        "{stock}"
+    );
+}

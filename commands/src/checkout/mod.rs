@@ -1,0 +1,108 @@
+//! The checkout process manager: moves an order from checkout to confirmation, and
+//! compensates when stock or payment fails, by sending ordinary commands.
+//!
+//! It is a side-effect projector of the runtime (`checkout_process`): it reads the
+//! log from its checkpoint, so it survives restarts and never misses an event, and
+//! it is at least once. Every command it sends is safe to send twice, because the
+//! aggregates treat a repeated fact as a no-op (a second reservation for the same
+//! order, a recorded authorization, a repeated cancellation), and every gateway
+//! call carries an idempotency key derived from the event that caused it. So an
+//! event handled twice after a crash reserves, charges and cancels once.
+//!
+//! | event | commands |
+//! | --- | --- |
+//! | CartCheckedOut | PlaceOrder (and the payment token is kept for later) |
+//! | OrderPlaced | ReserveStock per line; then RecordStockReserved or RecordStockUnavailable on the order |
+//! | OrderFullyReserved | InitiatePayment, the gateway's authorization, and its answer recorded on the payment |
+//! | PaymentAuthorized | RecordPaymentAuthorized and ConfirmOrder |
+//! | PaymentDeclined, PaymentFailed | RecordPaymentFailed, release every reservation, CancelOrder |
+//! | OrderStockUnavailable | release every reservation, CancelOrder |
+//! | OrderShipped | CommitReservation per shipped line, capture what shipped |
+//! | OrderCancelled | release every reservation; void or refund the payment |
+//!
+//! Every command carries the triggering event's correlation id and, as causation,
+//! its event id.
+
+mod steps;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::cart::Cart;
+use domain::inventory::Inventory;
+use domain::order::Order;
+use domain::payment::Payment;
+use futures::future::try_join_all;
+use projections::log::RecordedEvent;
+use projections::runtime::SideEffectSink;
+use sqlx::PgPool;
+
+use crate::payment_gateway::PaymentGateway;
+use crate::store::AggregateStore;
+
+pub const PROJECTOR: &str = "checkout_process";
+
+/// What the process manager decides with.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckoutSettings {
+    /// How long stock stays reserved for an order waiting for its payment.
+    pub reservation_ttl: Duration,
+    /// The flat shipping cost added to every order, in minor units.
+    pub shipping_cost_minor: i64,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        CheckoutSettings {
+            reservation_ttl: Duration::from_secs(15 * 60),
+            shipping_cost_minor: 0,
+        }
+    }
+}
+
+pub struct CheckoutProcess {
+    pub pool: PgPool,
+    pub carts: Arc<AggregateStore<Cart>>,
+    pub orders: Arc<AggregateStore<Order>>,
+    pub inventory: Arc<AggregateStore<Inventory>>,
+    pub payments: Arc<AggregateStore<Payment>>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub settings: CheckoutSettings,
+}
+
+#[async_trait]
+impl SideEffectSink for CheckoutProcess {
+    fn name(&self) -> &str {
+        PROJECTOR
+    }
+
+    /// Orders move independently: their events are handled concurrently, each
+    /// order's in log order, so a slow gateway answer holds back its own order only
+    /// (until the batch ends).
+    async fn deliver(&self, events: &[RecordedEvent]) -> Result<(), projections::Error> {
+        let mut by_order: BTreeMap<String, Vec<&RecordedEvent>> = BTreeMap::new();
+        for event in events {
+            if let Some(order) = steps::order_of(event)? {
+                by_order.entry(order).or_default().push(event);
+            }
+        }
+        try_join_all(by_order.into_values().map(|events| async move {
+            for event in events {
+                self.handle(event).await?;
+            }
+            Ok::<(), projections::Error>(())
+        }))
+        .await?;
+        Ok(())
+    }
+
+    /// Replaying the whole log would re-run every checkout's side effects at the
+    /// gateway; a rebuild of this projector is refused.
+    async fn reset(&self) -> Result<(), projections::Error> {
+        Err(projections::Error::Rejected(
+            "the checkout process is never rebuilt from zero: it would repeat side effects".into(),
+        ))
+    }
+}
