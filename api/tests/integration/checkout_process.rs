@@ -223,3 +223,129 @@ async fn fifty_checkouts_for_ten_units_confirm_exactly_ten(pool: PgPool) {
         "{stock}"
     );
 }
+
+/// The test gateway, with a crash on demand: the process dies in the middle of an
+/// authorization (after the payment was initiated, before its answer is recorded).
+/// It counts the idempotency keys it was asked with.
+#[derive(Default)]
+struct CrashingGateway {
+    crash: std::sync::atomic::AtomicBool,
+    keys: std::sync::Mutex<std::collections::BTreeSet<uuid::Uuid>>,
+    inner: commands::payment_gateway::TestGateway,
+}
+
+#[async_trait::async_trait]
+impl commands::payment_gateway::PaymentGateway for CrashingGateway {
+    async fn authorize(
+        &self,
+        payment_id: domain::shared::PaymentId,
+        amount: domain::shared::Money,
+        method: &domain::shared::PaymentMethodToken,
+        key: uuid::Uuid,
+    ) -> Result<commands::payment_gateway::Authorization, commands::payment_gateway::GatewayError>
+    {
+        self.keys.lock().unwrap().insert(key);
+        if self.crash.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("the process dies while the gateway is asked");
+        }
+        self.inner.authorize(payment_id, amount, method, key).await
+    }
+    async fn capture(
+        &self,
+        p: domain::shared::PaymentId,
+        a: domain::shared::Money,
+        k: uuid::Uuid,
+    ) -> Result<domain::payment::GatewayReference, commands::payment_gateway::GatewayError> {
+        self.inner.capture(p, a, k).await
+    }
+    async fn void(
+        &self,
+        p: domain::shared::PaymentId,
+        k: uuid::Uuid,
+    ) -> Result<domain::payment::GatewayReference, commands::payment_gateway::GatewayError> {
+        self.inner.void(p, k).await
+    }
+    async fn refund(
+        &self,
+        p: domain::shared::PaymentId,
+        a: domain::shared::Money,
+        k: uuid::Uuid,
+    ) -> Result<domain::payment::GatewayReference, commands::payment_gateway::GatewayError> {
+        self.inner.refund(p, a, k).await
+    }
+}
+
+async fn count_of(pool: &PgPool, event_type: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
+        .bind(event_type)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_crash_between_reserving_and_authorizing_reserves_and_authorizes_once(pool: PgPool) {
+    let gateway = std::sync::Arc::new(CrashingGateway::default());
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let start = || {
+        crate::support::spawn_app_with_gateway(
+            pool.clone(),
+            true,
+            &redis_url,
+            crate::support::api_config(),
+            gateway.clone(),
+        )
+    };
+    let app = start().await;
+    published_product(&app, "BOOK-1", 1500, "books").await;
+    stocked(&app, "BOOK-1", 0, 4).await;
+    published_product(&app, "PEN-1", 200, "office").await;
+    stocked(&app, "PEN-1", 0, 9).await;
+    gateway
+        .crash
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let ada = customer(&app);
+    let cart = customer_cart(&app, &ada).await;
+    add_item(&app, &cart, Caller::Bearer(&ada.token), "BOOK-1", 2).await;
+    add_item(&app, &cart, Caller::Bearer(&ada.token), "PEN-1", 3).await;
+    let body = json!({"email": "ada@example.com", "shipping_address": address(), "payment_token": "tok_visa"});
+    let answer = app
+        .command(
+            &format!("/commands/carts/{cart}/checkout"),
+            Caller::Bearer(&ada.token),
+            body,
+        )
+        .await;
+    let order_id = answer.body["order_id"].as_str().unwrap().to_owned();
+    // The process died with the payment initiated and the gateway asked.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while gateway.crash.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the gateway was never asked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(count_of(&pool, "PaymentAuthorized").await, 0);
+    drop(app);
+
+    // The restart picks up from the checkpoint and repeats the step.
+    let app = start().await;
+    order_when(&app, &ada, &order_id, status_is("confirmed")).await;
+    assert_eq!(
+        count_of(&pool, "StockReserved").await,
+        2,
+        "one reservation per line"
+    );
+    assert_eq!(count_of(&pool, "PaymentInitiated").await, 1);
+    assert_eq!(count_of(&pool, "PaymentAuthorized").await, 1);
+    assert_eq!(
+        gateway.keys.lock().unwrap().len(),
+        1,
+        "the gateway was asked twice with one key: one authorization"
+    );
+    for (sku, reserved) in [("BOOK-1", 2), ("PEN-1", 3)] {
+        eventually(
+            || inventory(&app, sku),
+            |stock| stock["reserved"] == reserved,
+        )
+        .await;
+    }
+}

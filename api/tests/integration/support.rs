@@ -115,6 +115,18 @@ pub async fn spawn_app_with(
     redis_url: &str,
     config: ApiConfig,
 ) -> TestApp {
+    let gateway = api::server::gateway(Duration::from_secs(2));
+    spawn_app_with_gateway(pool, run_projectors, redis_url, config, gateway).await
+}
+
+/// The app with the checkout process talking to `gateway`.
+pub async fn spawn_app_with_gateway(
+    pool: PgPool,
+    run_projectors: bool,
+    redis_url: &str,
+    config: ApiConfig,
+    gateway: std::sync::Arc<dyn commands::payment_gateway::PaymentGateway>,
+) -> TestApp {
     let cancel = CancellationToken::new();
     let options = ProjectorOptions {
         poll_interval: Duration::from_millis(50),
@@ -126,7 +138,7 @@ pub async fn spawn_app_with(
         wakeups.clone(),
         options,
         commands::checkout::CheckoutSettings::default(),
-        api::server::gateway(std::time::Duration::from_secs(2)),
+        gateway,
     );
     let states = runtime.states();
     if run_projectors {
