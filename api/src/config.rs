@@ -118,6 +118,14 @@ pub struct ProjectConfig {
     #[arg(long, env = "RESERVATION_TTL_SECONDS", default_value_t = 900)]
     pub reservation_ttl_seconds: u64,
 
+    /// How long an order may wait for its payment before it is cancelled.
+    #[arg(long, env = "PAYMENT_TIMEOUT_SECONDS", default_value_t = 1800)]
+    pub payment_timeout_seconds: u64,
+
+    /// How often expired reservations and unpaid orders are looked for.
+    #[arg(long, env = "SCHEDULER_INTERVAL_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub scheduler_interval_seconds: u64,
+
     /// How long one payment gateway call may take before it is asked again.
     #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 5000)]
     pub gateway_timeout_ms: u64,

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use commands::catalog::Catalog;
-use commands::checkout::{CheckoutProcess, CheckoutSettings};
+use commands::checkout::{CheckoutProcess, CheckoutScheduler, CheckoutSettings};
 use commands::payment_gateway::{PaymentGateway, RetryingGateway, TestGateway};
 use commands::StoreOptions;
 use domain::shared::Currency;
@@ -244,6 +244,24 @@ async fn start_projectors(
         gather: config.projector_gather(),
         ..ProjectorOptions::default()
     };
+    let scheduler = CheckoutScheduler {
+        pool: pool.clone(),
+        inventory: commands::AggregateStore::new(
+            pool.clone(),
+            wakeups.clone(),
+            StoreOptions::default(),
+        ),
+        orders: commands::AggregateStore::new(
+            pool.clone(),
+            wakeups.clone(),
+            StoreOptions::default(),
+        ),
+        payment_timeout: Duration::from_secs(config.payment_timeout_seconds),
+    };
+    tokio::spawn(scheduler.run(
+        Duration::from_secs(config.scheduler_interval_seconds),
+        cancel.clone(),
+    ));
     let gateway = gateway(Duration::from_millis(config.gateway_timeout_ms));
     projectors(pool.clone(), wakeups, options, config.checkout(), gateway)
         .start(cancel.clone())

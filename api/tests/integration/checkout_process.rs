@@ -349,3 +349,104 @@ async fn a_crash_between_reserving_and_authorizing_reserves_and_authorizes_once(
         .await;
     }
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn unpaid_orders_lose_their_stock_then_are_cancelled_by_the_scheduler(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "CLOCK-1", 3000, "home").await;
+    stocked(&app, "CLOCK-1", 0, 3).await;
+    let ada = customer(&app);
+    // tok_async: the gateway waits for the customer, who never confirms.
+    let order_id = check_out(&app, &ada, "CLOCK-1", 2, "tok_async").await;
+    order_when(&app, &ada, &order_id, status_is("awaiting_payment")).await;
+    eventually(
+        || inventory(&app, "CLOCK-1"),
+        |stock| stock["reserved"] == 2,
+    )
+    .await;
+
+    let scheduler = commands::checkout::CheckoutScheduler {
+        pool: pool.clone(),
+        inventory: commands::AggregateStore::new(
+            pool.clone(),
+            projections::log::LogWakeups::local(),
+            commands::StoreOptions::default(),
+        ),
+        orders: commands::AggregateStore::new(
+            pool.clone(),
+            projections::log::LogWakeups::local(),
+            commands::StoreOptions::default(),
+        ),
+        payment_timeout: Duration::from_secs(30 * 60),
+    };
+    let now = chrono::Utc::now();
+    let early = scheduler.pass(now).await.unwrap();
+    assert_eq!(
+        early,
+        commands::checkout::Pass::default(),
+        "nothing is due yet"
+    );
+
+    let later = scheduler
+        .pass(now + chrono::Duration::minutes(16))
+        .await
+        .unwrap();
+    assert_eq!(later.skus_with_expired_reservations, 1);
+    assert_eq!(later.orders_cancelled, 0);
+    eventually(
+        || inventory(&app, "CLOCK-1"),
+        |stock| stock["reserved"] == 0,
+    )
+    .await;
+
+    let much_later = scheduler
+        .pass(now + chrono::Duration::minutes(31))
+        .await
+        .unwrap();
+    assert_eq!(much_later.orders_cancelled, 1);
+    let order = order_when(&app, &ada, &order_id, status_is("cancelled")).await;
+    assert!(
+        order["cancellation"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not completed within 30 minutes"),
+        "{order}"
+    );
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_payment_the_customer_confirms_by_webhook_confirms_the_order(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "CHAIR-1", 9000, "home").await;
+    stocked(&app, "CHAIR-1", 0, 3).await;
+    let ada = customer(&app);
+    let order_id = check_out(&app, &ada, "CHAIR-1", 1, "tok_async").await;
+    order_when(&app, &ada, &order_id, status_is("awaiting_payment")).await;
+    let path = format!("/queries/payments?order_id={order_id}");
+    let payments = eventually(
+        || async {
+            app.query(&path, Caller::Bearer(&ada.token), None)
+                .await
+                .body
+        },
+        |payments| payments[0]["status"] == "action_required",
+    )
+    .await;
+    let payment_id = payments[0]["payment_id"].as_str().unwrap().to_owned();
+    let body = json!({"type": "payment.authorized", "id": "evt_async_1", "payment_id": payment_id,
+                      "gateway_reference": "auth_async_1", "amount": {"amount": 9000, "currency": "EUR"}});
+    let secret = api::secret::Secret::new(crate::support::WEBHOOK_SECRET.into());
+    let raw = serde_json::to_vec(&body).unwrap();
+    let signature = api::routes::webhooks::sign(&secret, &raw, chrono::Utc::now().timestamp());
+    let response = app
+        .client
+        .post(app.url("/webhooks/payments"))
+        .header("Content-Type", "application/json")
+        .header("Payment-Signature", signature)
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    order_when(&app, &ada, &order_id, status_is("confirmed")).await;
+}

@@ -23,7 +23,10 @@
 //! Every command carries the triggering event's correlation id and, as causation,
 //! its event id.
 
+mod scheduler;
 mod steps;
+
+pub use scheduler::{CheckoutScheduler, Pass};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
