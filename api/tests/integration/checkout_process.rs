@@ -450,3 +450,130 @@ async fn a_payment_the_customer_confirms_by_webhook_confirms_the_order(pool: PgP
     assert_eq!(response.status(), 200);
     order_when(&app, &ada, &order_id, status_is("confirmed")).await;
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn the_same_checkout_sent_twice_at_once_makes_one_order_and_one_authorization(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "KETTLE-1", 2500, "kitchen").await;
+    stocked(&app, "KETTLE-1", 0, 5).await;
+    let ada = customer(&app);
+    for keys in [["same", "same"], ["one", "other"]] {
+        let cart = customer_cart(&app, &ada).await;
+        add_item(&app, &cart, Caller::Bearer(&ada.token), "KETTLE-1", 1).await;
+        let body = json!({"email": "ada@example.com", "shipping_address": address(), "payment_token": "tok_visa"});
+        let path = format!("/commands/carts/{cart}/checkout");
+        let send = |key: &'static str| {
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(&ada.token)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+        };
+        let (a, b) = tokio::join!(send(keys[0]), send(keys[1]));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let statuses = [a.status().as_u16(), b.status().as_u16()];
+        let bodies: [Value; 2] = [a.json().await.unwrap(), b.json().await.unwrap()];
+        assert!(statuses.contains(&200), "{statuses:?} {bodies:?}");
+        let orders: std::collections::BTreeSet<_> = bodies
+            .iter()
+            .filter_map(|b| b["order_id"].as_str())
+            .collect();
+        assert_eq!(orders.len(), 1, "{keys:?}: {bodies:?}");
+        let order_id = orders.into_iter().next().unwrap().to_owned();
+        order_when(&app, &ada, &order_id, status_is("confirmed")).await;
+    }
+    assert_eq!(
+        count_of(&pool, "OrderPlaced").await,
+        2,
+        "one order per cart"
+    );
+    assert_eq!(
+        count_of(&pool, "PaymentAuthorized").await,
+        2,
+        "one authorization per order"
+    );
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_cart_changed_while_it_checks_out_is_never_half_applied(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "CUP-1", 800, "kitchen").await;
+    stocked(&app, "CUP-1", 0, 50).await;
+    published_product(&app, "PLATE-1", 1200, "kitchen").await;
+    stocked(&app, "PLATE-1", 0, 50).await;
+    let ada = customer(&app);
+    for _ in 0..5 {
+        let cart = customer_cart(&app, &ada).await;
+        add_item(&app, &cart, Caller::Bearer(&ada.token), "CUP-1", 1).await;
+        let body = json!({"email": "ada@example.com", "shipping_address": address(), "payment_token": "tok_visa"});
+        let (checkout_path, add_path) = (
+            format!("/commands/carts/{cart}/checkout"),
+            format!("/commands/carts/{cart}/add-item"),
+        );
+        let checkout = app.command(&checkout_path, Caller::Bearer(&ada.token), body);
+        let change = app.command(
+            &add_path,
+            Caller::Bearer(&ada.token),
+            json!({"sku": "PLATE-1", "quantity": 1}),
+        );
+        let (checked_out, changed) = tokio::join!(checkout, change);
+        if checked_out.status != 200 {
+            // Refused as a whole (the new line's price was not confirmed): nothing placed.
+            assert_eq!(checked_out.status, 422, "{}", checked_out.body);
+            continue;
+        }
+        let order_id = checked_out.body["order_id"].as_str().unwrap().to_owned();
+        let order = order_when(&app, &ada, &order_id, status_is("confirmed")).await;
+        let cart_view = app
+            .query(
+                &format!("/queries/carts/{cart}"),
+                Caller::Bearer(&ada.token),
+                changed.body["consistency_token"].as_str(),
+            )
+            .await;
+        // The order holds exactly the lines of the cart as it checked out: either the
+        // addition came first and is in both, or it was refused after the checkout.
+        let in_order = order["lines"].as_array().unwrap().len();
+        if changed.status == 200 {
+            assert_eq!(in_order, 2, "{order}");
+        } else {
+            assert_eq!(changed.body["code"], "cart_checked_out", "{}", changed.body);
+            assert_eq!(in_order, 1, "{order}");
+        }
+        assert_eq!(cart_view.body["status"], "checked_out");
+    }
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn an_order_cancelled_after_payment_gives_back_its_stock_and_voids_its_payment(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "VASE-1", 6000, "home").await;
+    stocked(&app, "VASE-1", 0, 4).await;
+    let ada = customer(&app);
+    let order_id = check_out(&app, &ada, "VASE-1", 2, "tok_visa").await;
+    order_when(&app, &ada, &order_id, status_is("confirmed")).await;
+    let cancelled = app
+        .command(
+            &format!("/commands/orders/{order_id}/cancel"),
+            Caller::Bearer(&ada.token),
+            json!({"reason": "changed my mind"}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    eventually(
+        || inventory(&app, "VASE-1"),
+        |stock| stock["reserved"] == 0 && stock["on_hand"] == 4,
+    )
+    .await;
+    let path = format!("/queries/payments?order_id={order_id}");
+    eventually(
+        || async {
+            app.query(&path, Caller::Bearer(&ada.token), None)
+                .await
+                .body
+        },
+        |payments| payments[0]["status"] == "voided",
+    )
+    .await;
+}
