@@ -397,6 +397,21 @@ impl CheckoutProcess {
             return Ok(());
         };
         for line in &lines {
+            // A partial commit is not idempotent in the domain (it is not keyed by
+            // shipment), so a redelivered shipment is recognised here: a commit
+            // this very event caused is in the log, by its causation id.
+            let committed: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM events
+                  WHERE causation_id = $1 AND aggregate_type = 'Inventory' AND aggregate_id = $2
+                  LIMIT 1",
+            )
+            .bind(event.event_id.to_string())
+            .bind(line.sku.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            if committed.is_some() {
+                continue;
+            }
             let commit = InventoryCommand::CommitReservation {
                 order_id,
                 quantity: Some(line.quantity),
