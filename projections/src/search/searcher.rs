@@ -158,8 +158,8 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         hits.push(hit(fields, &doc, &names, &descriptions)?);
     }
     let next = offset + hits.len();
-    let next_cursor = (hits.len() == limit && next < total && next <= MAX_OFFSET)
-        .then(|| encode_cursor(next));
+    let next_cursor =
+        (hits.len() == limit && next < total && next <= MAX_OFFSET).then(|| encode_cursor(next));
     Ok(SearchResults {
         hits,
         total: total as u64,
