@@ -59,6 +59,16 @@ pub enum Error {
         log_transaction_id: u64,
     },
 
+    /// The search index could not be read or written (a full disk, a corrupt
+    /// segment, a directory it may not use).
+    #[error("search index: {0}")]
+    SearchIndex(String),
+
+    /// A search the caller wrote that cannot be run (unbalanced quotes, a lone
+    /// `-`): the caller's mistake, a 400 for the API.
+    #[error("invalid search: {0}")]
+    InvalidSearch(String),
+
     #[error("unknown projector {0}")]
     UnknownProjector(String),
 
@@ -66,6 +76,12 @@ pub enum Error {
     /// or from another list): the caller's mistake, a 400 for the API.
     #[error("invalid cursor: {0}")]
     InvalidCursor(String),
+}
+
+impl From<tantivy::TantivyError> for Error {
+    fn from(error: tantivy::TantivyError) -> Self {
+        Error::SearchIndex(error.to_string())
+    }
 }
 
 impl Error {

@@ -6,10 +6,12 @@
 //! - [`runtime`]: named projectors with checkpoints, one active instance per name,
 //!   rebuilds, lag, and stop-or-park on failure.
 //! - [`read_models`]: the PostgreSQL read models and their projections.
+//! - [`search`]: the tantivy product search, its indexer and its queries.
 
 pub mod error;
 pub mod log;
 pub mod read_models;
 pub mod runtime;
+pub mod search;
 
 pub use error::Error;

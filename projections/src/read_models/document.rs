@@ -229,26 +229,27 @@ impl Stream<'_> {
     /// `(after, up_to)` when the events above `version` do not follow it without a
     /// gap: the sequences the log must supply.
     fn gap(&self, version: i64) -> Option<(i64, i64)> {
-        let mut sequences: Vec<i64> = self
-            .events
-            .iter()
-            .map(|event| event.sequence)
-            .filter(|sequence| *sequence > version)
-            .collect();
-        sequences.sort_unstable();
-        sequences.dedup();
-        let up_to = *sequences.last()?;
-        let contiguous = up_to - version == sequences.len() as i64;
-        (!contiguous).then_some((version, up_to))
+        gap_after(version, self.events.iter().map(|event| event.sequence))
     }
 }
 
+/// `(after, up_to)` when `sequences` above `version` do not follow it without a
+/// gap: the sequences the log must supply before they can be folded.
+pub(crate) fn gap_after(version: i64, sequences: impl Iterator<Item = i64>) -> Option<(i64, i64)> {
+    let mut sequences: Vec<i64> = sequences.filter(|sequence| *sequence > version).collect();
+    sequences.sort_unstable();
+    sequences.dedup();
+    let up_to = *sequences.last()?;
+    let contiguous = up_to - version == sequences.len() as i64;
+    (!contiguous).then_some((version, up_to))
+}
+
 /// Sequences `after < sequence <= up_to` of a stream, to be read from the log.
-struct Gap<'a> {
-    key: String,
-    aggregate_id: &'a str,
-    after: i64,
-    up_to: i64,
+pub(crate) struct Gap<'a> {
+    pub(crate) key: String,
+    pub(crate) aggregate_id: &'a str,
+    pub(crate) after: i64,
+    pub(crate) up_to: i64,
 }
 
 /// The upsert's parameters: one array per column, one entry per changed row.
@@ -501,7 +502,7 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
 
 /// The events that fill `gaps`, in one statement (served by the `events` primary
 /// key).
-async fn read_stream_ranges<'e>(
+pub(crate) async fn read_stream_ranges<'e>(
     executor: impl PgExecutor<'e>,
     aggregate_type: &str,
     gaps: &[Gap<'_>],

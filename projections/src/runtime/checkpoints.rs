@@ -90,6 +90,27 @@ pub(crate) async fn advance<'e>(
     }
 }
 
+/// Sets the checkpoint to where a sink that keeps its own position stands: its
+/// position is the truth, and the row follows it (see
+/// [`SideEffectSink::position`](super::SideEffectSink::position)).
+pub(crate) async fn follow_sink(
+    pool: &PgPool,
+    projector: &str,
+    to: Checkpoint,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE projector_checkpoints
+            SET transaction_id = $2, global_position = $3, updated_at = now()
+          WHERE projector = $1",
+    )
+    .bind(projector)
+    .bind(to.transaction_id)
+    .bind(to.global_position)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Back to the start of the log, answering a rebuild request. Parked events are
 /// set aside as resolved: the replay meets them again, and parks them again if
 /// they still fail; retrying the old rows would apply them twice.

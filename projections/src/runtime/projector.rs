@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
-use crate::log::RecordedEvent;
+use crate::log::{Checkpoint, RecordedEvent};
 use crate::Error;
 
 /// A read model in PostgreSQL. The runtime calls [`apply`](Self::apply) inside the
@@ -38,6 +38,15 @@ pub trait SideEffectSink: Send + Sync {
 
     /// Forgets everything delivered, before the log is delivered again from zero.
     async fn reset(&self) -> Result<(), Error>;
+
+    /// Where the sink itself says it stands, for a sink that records its position
+    /// atomically with its effects (the search index keeps it in its commit). When
+    /// `Some`, the runtime starts from it rather than from its checkpoint row, and
+    /// sets the row to it: after a crash between the sink's commit and the row's
+    /// update, the two agree again and nothing is applied twice or skipped.
+    async fn position(&self) -> Result<Option<Checkpoint>, Error> {
+        Ok(None)
+    }
 }
 
 /// Either kind, as the runtime drives it.

@@ -96,9 +96,16 @@ impl Runner {
         cancel: &CancellationToken,
     ) -> Result<(), Error> {
         let CheckpointState {
-            checkpoint,
+            mut checkpoint,
             mut requests,
         } = checkpoints::load(&self.pool, self.name()).await?;
+        if let Some(own) = self.sink_position().await? {
+            if own != checkpoint {
+                tracing::info!(projector = self.name(), row = %checkpoint, sink = %own, "checkpoint follows the sink's own position");
+                checkpoints::follow_sink(&self.pool, self.name(), own).await?;
+                checkpoint = own;
+            }
+        }
         let mut tail = LogTail::new(
             self.pool.clone(),
             self.wakeups.clone(),
@@ -171,6 +178,14 @@ impl Runner {
                     tail.seek(self.isolate_failure(checkpoint, &batch, error).await?);
                 }
             }
+        }
+    }
+
+    /// The position a sink keeps itself, if it does.
+    async fn sink_position(&self) -> Result<Option<Checkpoint>, Error> {
+        match &self.projector {
+            Projector::SideEffect(sink) => sink.position().await,
+            Projector::Postgres(_) => Ok(None),
         }
     }
 

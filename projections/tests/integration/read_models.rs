@@ -4,7 +4,7 @@
 //! without a database, on the same events.
 
 mod carts;
-mod fixtures;
+pub mod fixtures;
 mod inventory;
 mod mechanics;
 mod orders;
