@@ -118,6 +118,10 @@ pub struct ProjectConfig {
     #[arg(long, env = "RESERVATION_TTL_SECONDS", default_value_t = 900)]
     pub reservation_ttl_seconds: u64,
 
+    /// Where the product search index lives (generations of a tantivy index).
+    #[arg(long, env = "SEARCH_INDEX_DIR", default_value = ".local/search-index")]
+    pub search_index_dir: std::path::PathBuf,
+
     /// How long an order may wait for its payment before it is cancelled.
     #[arg(long, env = "PAYMENT_TIMEOUT_SECONDS", default_value_t = 1800)]
     pub payment_timeout_seconds: u64,

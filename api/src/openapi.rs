@@ -45,6 +45,7 @@ pub struct AddressSchema {
         queries::carts::get, queries::orders::get, queries::orders::list,
         queries::inventory::get, queries::inventory::list, queries::payments::list,
         queries::products::get, queries::products::list,
+        queries::search::search, queries::search::suggest,
         health::live, health::ready, metrics::metrics,
         webhooks::payments,
     ),

@@ -24,6 +24,7 @@ use commands::checkout::{CheckoutProcess, CheckoutScheduler, CheckoutSettings};
 use commands::payment_gateway::{PaymentGateway, RetryingGateway, TestGateway};
 use commands::StoreOptions;
 use domain::shared::Currency;
+use projections::search::{SearchIndex, SearchIndexer};
 
 use crate::auth::{Authenticator, CartTokens};
 use crate::config::{ApiConfig, DatabaseConfig, ProjectConfig, ServeConfig, TokenConfig};
@@ -66,6 +67,7 @@ pub fn projectors(
     options: ProjectorOptions,
     checkout: CheckoutSettings,
     gateway: Arc<dyn PaymentGateway>,
+    search: Arc<SearchIndex>,
 ) -> ProjectorRuntime {
     use projections::read_models::{carts, inventory, orders, payments, products};
     let read_models: [Arc<dyn projections::runtime::PostgresProjection>; 6] = [
@@ -76,6 +78,7 @@ pub fn projectors(
         Arc::new(orders::OrdersProjection::new()),
         Arc::new(payments::PaymentsProjection::new()),
     ];
+    let pool_for_search = pool.clone();
     // The checkout process writes through stores of its own, like another
     // process would: their caches stay apart from the API's.
     let stores = Stores::new(&pool, &wakeups, StoreOptions::default());
@@ -96,6 +99,12 @@ pub fn projectors(
         )
         // One order's poisoned event must not stop every other checkout.
         .with(Projector::SideEffect(Arc::new(process)), OnFailure::Park)
+        // The index's position is its commit payload: a parked event would leave
+        // the checkpoint row ahead of it.
+        .with(
+            Projector::SideEffect(Arc::new(SearchIndexer::new(pool_for_search, search))),
+            OnFailure::Stop,
+        )
 }
 
 /// The payment gateway: the built-in test gateway, with timeouts and retries.
@@ -109,6 +118,7 @@ pub fn app_state(
     wakeups: LogWakeups,
     redis: Option<redis::Client>,
     projectors: ProjectorStates,
+    search: Option<Arc<SearchIndex>>,
     config: &ApiConfig,
 ) -> anyhow::Result<AppState> {
     let auth = match (&config.jwt_public_key_file, &config.jwt_secret) {
@@ -154,6 +164,7 @@ pub fn app_state(
         auth: Arc::new(auth),
         cart_tokens: CartTokens::new(&cart_secret),
         rate_limiter,
+        search,
         settings: Settings {
             consistency_wait: Duration::from_millis(config.consistency_wait_ms),
             default_currency: Currency::new(&config.default_currency)
@@ -178,8 +189,21 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // One wakeup source for both sides: a command's append wakes this process's
     // projectors at once, without a round trip through NOTIFY.
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
+    let search = SearchIndex::open(&config.projectors.search_index_dir).with_context(|| {
+        format!(
+            "failed to open the search index at {}",
+            config.projectors.search_index_dir.display()
+        )
+    })?;
     let (states, running) = if config.run_projectors {
-        let running = start_projectors(&pool, &config.projectors, wakeups.clone(), &cancel).await?;
+        let running = start_projectors(
+            &pool,
+            &config.projectors,
+            wakeups.clone(),
+            search.clone(),
+            &cancel,
+        )
+        .await?;
         (running.states(), Some(running))
     } else {
         (ProjectorStates::default(), None)
@@ -190,7 +214,14 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .map(redis::Client::open)
         .transpose()
         .context("REDIS_URL is not a valid Redis URL")?;
-    let state = app_state(pool.clone(), wakeups, redis, states, &config.api)?;
+    let state = app_state(
+        pool.clone(),
+        wakeups,
+        redis,
+        states,
+        Some(search),
+        &config.api,
+    )?;
     tokio::spawn(sweep_idempotency_records(pool.clone(), cancel.clone()));
     let listener = TcpListener::bind(config.bind_addr)
         .await
@@ -221,7 +252,13 @@ pub async fn project(config: ProjectConfig) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let running = start_projectors(&pool, &config, wakeups, &cancel).await?;
+    let search = SearchIndex::open(&config.search_index_dir).with_context(|| {
+        format!(
+            "failed to open the search index at {}",
+            config.search_index_dir.display()
+        )
+    })?;
+    let running = start_projectors(&pool, &config, wakeups, search, &cancel).await?;
     tokio::select! {
         _ = cancel.cancelled() => {}
         // Nothing left to run: exit, so that the orchestrator sees it and restarts.
@@ -237,6 +274,7 @@ async fn start_projectors(
     pool: &PgPool,
     config: &ProjectConfig,
     wakeups: LogWakeups,
+    search: Arc<SearchIndex>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<RunningProjectors> {
     let options = ProjectorOptions {
@@ -263,10 +301,17 @@ async fn start_projectors(
         cancel.clone(),
     ));
     let gateway = gateway(Duration::from_millis(config.gateway_timeout_ms));
-    projectors(pool.clone(), wakeups, options, config.checkout(), gateway)
-        .start(cancel.clone())
-        .await
-        .context("failed to start the projectors")
+    projectors(
+        pool.clone(),
+        wakeups,
+        options,
+        config.checkout(),
+        gateway,
+        search,
+    )
+    .start(cancel.clone())
+    .await
+    .context("failed to start the projectors")
 }
 
 /// Waits, up to `grace`, for the projectors to finish the batches in hand, then

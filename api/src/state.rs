@@ -33,6 +33,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub cart_tokens: CartTokens,
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The product search index (`None` where this process keeps none).
+    pub search: Option<Arc<projections::search::SearchIndex>>,
     pub settings: Settings,
 }
 

@@ -34,12 +34,15 @@ impl Drop for Server {
 pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server> {
     let cancel = CancellationToken::new();
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
+    let search_dir = std::env::temp_dir().join(format!("commerce-bench-search-{}", Uuid::new_v4()));
+    let search = projections::search::SearchIndex::open(search_dir)?;
     let runtime = api::server::projectors(
         pool.clone(),
         wakeups.clone(),
         ProjectorOptions::default(),
         commands::checkout::CheckoutSettings::default(),
         api::server::gateway(Duration::from_secs(2)),
+        search.clone(),
     );
     let states = runtime.states();
     if with_projectors {
@@ -56,7 +59,7 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         aggregate_cache_capacity: 10_000,
         payment_webhook_secret: None,
     };
-    let state = api::server::app_state(pool, wakeups, None, states, &config)?;
+    let state = api::server::app_state(pool, wakeups, None, states, Some(search), &config)?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}", listener.local_addr()?);
     let shutdown = cancel.clone();

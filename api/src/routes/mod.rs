@@ -74,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         .route("/queries/inventory/{sku}", get(queries::inventory::get))
         .route("/queries/payments", get(queries::payments::list))
         .route("/queries/products", get(queries::products::list))
+        .route("/queries/products/search", get(queries::search::search))
+        .route("/queries/products/suggest", get(queries::search::suggest))
         .route("/queries/products/{id}", get(queries::products::get));
     Router::new()
         .merge(commands)

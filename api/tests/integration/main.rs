@@ -14,6 +14,7 @@ mod openapi;
 mod rate_limits;
 mod read_your_writes;
 mod refusals;
+mod search;
 mod storefront;
 mod support;
 mod webhooks;

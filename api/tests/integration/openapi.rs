@@ -40,6 +40,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/queries/payments"),
     ("get", "/queries/products"),
     ("get", "/queries/products/{id}"),
+    ("get", "/queries/products/search"),
+    ("get", "/queries/products/suggest"),
 ];
 
 /// The operators' routes of the router.

@@ -133,19 +133,21 @@ pub async fn spawn_app_with_gateway(
         ..ProjectorOptions::default()
     };
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
+    let search = projections::search::SearchIndex::open(search_dir(&pool)).unwrap();
     let runtime = projectors(
         pool.clone(),
         wakeups.clone(),
         options,
         commands::checkout::CheckoutSettings::default(),
         gateway,
+        search.clone(),
     );
     let states = runtime.states();
     if run_projectors {
         runtime.start(cancel.clone()).await.unwrap();
     }
     let redis = Some(redis::Client::open(redis_url).unwrap());
-    let state = app_state(pool.clone(), wakeups, redis, states, &config).unwrap();
+    let state = app_state(pool.clone(), wakeups, redis, states, Some(search), &config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = cancel.clone();
@@ -261,4 +263,17 @@ pub async fn without_projectors(pool: PgPool, wait_ms: u64) -> TestApp {
         },
     )
     .await
+}
+
+/// The search index of the test's own database, beside those of other tests and
+/// shared by apps restarted on the same database.
+fn search_dir(pool: &PgPool) -> std::path::PathBuf {
+    let database = pool
+        .connect_options()
+        .get_database()
+        .unwrap_or("commerce")
+        .to_owned();
+    std::env::temp_dir()
+        .join("commerce-test-search")
+        .join(database)
 }

@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod orders;
 pub mod payments;
 pub mod products;
+pub mod search;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
