@@ -6,10 +6,12 @@
 //! - [`runtime`]: named projectors with checkpoints, one active instance per name,
 //!   rebuilds, lag, and stop-or-park on failure.
 //! - [`read_models`]: the PostgreSQL read models and their projections.
+//! - [`redis_views`]: the hot views in Redis (carts, stock) and their reader.
 
 pub mod error;
 pub mod log;
 pub mod read_models;
+pub mod redis_views;
 pub mod runtime;
 
 pub use error::Error;

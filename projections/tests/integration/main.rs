@@ -6,4 +6,5 @@ mod event_log;
 mod log_reader;
 mod projector_runtime;
 mod read_models;
+mod redis_views;
 mod support;

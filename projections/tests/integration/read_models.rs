@@ -3,9 +3,9 @@
 //! through each read model's query functions. The folds themselves are also tested
 //! without a database, on the same events.
 
-mod carts;
-mod fixtures;
-mod inventory;
+pub mod carts;
+pub mod fixtures;
+pub mod inventory;
 mod mechanics;
 mod orders;
 mod payments;
