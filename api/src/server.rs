@@ -10,6 +10,7 @@ use commands::event_store::writer_options;
 use projections::log::horizon::ensure_cluster_ahead_of_log;
 use projections::log::LogWakeups;
 use projections::read_models::event_counts::EventCountsProjection;
+use projections::redis_views::{HotViews, RedisViewsSink};
 use projections::runtime::{
     OnFailure, Projector, ProjectorOptions, ProjectorRuntime, ProjectorStates, RunningProjectors,
 };
@@ -26,7 +27,9 @@ use commands::{AggregateStore, StoreOptions};
 use domain::shared::Currency;
 
 use crate::auth::{Authenticator, CartTokens};
-use crate::config::{ApiConfig, DatabaseConfig, ProjectConfig, ServeConfig, TokenConfig};
+use crate::config::{
+    ApiConfig, DatabaseConfig, ProjectConfig, RedisConfig, ServeConfig, TokenConfig,
+};
 use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::routes;
 use crate::secret::Secret;
@@ -59,12 +62,13 @@ pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Every projector the service runs.
+/// Every projector the service runs; with a Redis configured, the hot views too.
 pub fn projectors(
     pool: PgPool,
     wakeups: LogWakeups,
     options: ProjectorOptions,
-) -> ProjectorRuntime {
+    redis: &RedisConfig,
+) -> anyhow::Result<ProjectorRuntime> {
     use projections::read_models::{carts, inventory, orders, payments, products};
     let read_models: [Arc<dyn projections::runtime::PostgresProjection>; 6] = [
         Arc::new(EventCountsProjection),
@@ -74,20 +78,35 @@ pub fn projectors(
         Arc::new(orders::OrdersProjection::new()),
         Arc::new(payments::PaymentsProjection::new()),
     ];
-    read_models.into_iter().fold(
-        ProjectorRuntime::new(pool, wakeups, options),
+    let runtime = read_models.into_iter().fold(
+        ProjectorRuntime::new(pool.clone(), wakeups, options),
         |runtime, model| runtime.with(Projector::Postgres(model), OnFailure::Stop),
-    )
+    );
+    let Some(target) = redis.target()? else {
+        return Ok(runtime);
+    };
+    let sink = RedisViewsSink::new(&target, pool).context("failed to set up the Redis views")?;
+    // Stop, not park: the views fold like the carts and inventory read models, so
+    // an event they cannot take stops those too; parking it would leave a view
+    // that is silently wrong, served to readers without a consistency token. A
+    // Redis that is down is no failure: its batches are retried until it is back.
+    Ok(runtime.with(Projector::SideEffect(Arc::new(sink)), OnFailure::Stop))
 }
 
 /// The command side, auth and settings the routes share.
 pub fn app_state(
     pool: PgPool,
     wakeups: LogWakeups,
-    redis: Option<redis::Client>,
+    redis: &RedisConfig,
     projectors: ProjectorStates,
     config: &ApiConfig,
 ) -> anyhow::Result<AppState> {
+    let redis_target = redis.target()?;
+    let hot_views = redis_target
+        .as_ref()
+        .map(|target| HotViews::new(target, redis.read_timeout()).map(Arc::new))
+        .transpose()
+        .context("failed to set up the Redis views reader")?;
     let auth = match (&config.jwt_public_key_file, &config.jwt_secret) {
         (Some(path), _) => {
             let pem = std::fs::read_to_string(path)
@@ -142,7 +161,8 @@ pub fn app_state(
         catalog: Arc::new(Catalog::new(stores.products.clone())),
         gateway: Arc::new(TestGateway),
         pool,
-        redis,
+        redis: redis_target.map(|target| target.client),
+        hot_views,
         projectors,
         stores,
         auth: Arc::new(auth),
@@ -178,13 +198,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     } else {
         (ProjectorStates::default(), None)
     };
-    let redis = config
-        .redis_url
-        .as_deref()
-        .map(redis::Client::open)
-        .transpose()
-        .context("REDIS_URL is not a valid Redis URL")?;
-    let state = app_state(pool.clone(), wakeups, redis, states, &config.api)?;
+    let state = app_state(
+        pool.clone(),
+        wakeups,
+        &config.projectors.redis,
+        states,
+        &config.api,
+    )?;
     tokio::spawn(sweep_idempotency_records(pool.clone(), cancel.clone()));
     let listener = TcpListener::bind(config.bind_addr)
         .await
@@ -238,7 +258,7 @@ async fn start_projectors(
         gather: config.projector_gather(),
         ..ProjectorOptions::default()
     };
-    projectors(pool.clone(), wakeups, options)
+    projectors(pool.clone(), wakeups, options, &config.redis)?
         .start(cancel.clone())
         .await
         .context("failed to start the projectors")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::auth::Role;
-use api::config::ApiConfig;
+use api::config::{ApiConfig, RedisConfig};
 use api::secret::Secret;
 use projections::log::LogWakeups;
 use projections::runtime::ProjectorOptions;
@@ -34,8 +34,12 @@ impl Drop for Server {
 pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server> {
     let cancel = CancellationToken::new();
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let runtime =
-        api::server::projectors(pool.clone(), wakeups.clone(), ProjectorOptions::default());
+    let runtime = api::server::projectors(
+        pool.clone(),
+        wakeups.clone(),
+        ProjectorOptions::default(),
+        &RedisConfig::default(),
+    )?;
     let states = runtime.states();
     if with_projectors {
         runtime.start(cancel.clone()).await?;
@@ -51,7 +55,7 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         shipping_cost_minor: 0,
         aggregate_cache_capacity: 10_000,
     };
-    let state = api::server::app_state(pool, wakeups, None, states, &config)?;
+    let state = api::server::app_state(pool, wakeups, &RedisConfig::default(), states, &config)?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}", listener.local_addr()?);
     let shutdown = cancel.clone();
