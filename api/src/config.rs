@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use projections::redis_views::{KeySpace, RedisTarget};
 
 use crate::secret::Secret;
 
@@ -137,6 +138,58 @@ pub struct ProjectConfig {
     /// How long shutdown waits for the batches in hand.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
     pub shutdown_grace_seconds: u64,
+
+    #[command(flatten)]
+    pub redis: RedisConfig,
+}
+
+/// Redis for the hot views (carts, stock): written by the projectors, read by
+/// queries before PostgreSQL. Optional: without it, or while it is down, queries
+/// read PostgreSQL and commands are unaffected.
+#[derive(Debug, Clone, Args)]
+pub struct RedisConfig {
+    /// Redis for the hot views; also reported by /health/ready. Unset: no hot views.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// What every key of the hot views starts with, so that several deployments
+    /// can share one Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "commerce")]
+    pub redis_key_prefix: String,
+
+    /// How long a query waits for Redis before it reads PostgreSQL instead.
+    #[arg(long, env = "REDIS_READ_TIMEOUT_MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub redis_read_timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    /// No Redis; the other settings as the command line's defaults.
+    fn default() -> Self {
+        RedisConfig {
+            redis_url: None,
+            redis_key_prefix: "commerce".into(),
+            redis_read_timeout_ms: 50,
+        }
+    }
+}
+
+impl RedisConfig {
+    /// Where the hot views live, when a Redis is configured.
+    pub fn target(&self) -> anyhow::Result<Option<RedisTarget>> {
+        let Some(url) = &self.redis_url else {
+            return Ok(None);
+        };
+        let client = redis::Client::open(url.as_str())
+            .map_err(|_| anyhow::anyhow!("REDIS_URL is not a valid Redis URL"))?;
+        Ok(Some(RedisTarget {
+            client,
+            keys: KeySpace::new(self.redis_key_prefix.clone()),
+        }))
+    }
+
+    pub fn read_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_read_timeout_ms)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,10 +221,6 @@ pub struct ServeConfig {
     /// Where HTTP is served.
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
     pub bind_addr: SocketAddr,
-
-    /// Redis for the hot views; reported by /health/ready, never required.
-    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
 
     /// Run the projectors in this process (the default) or serve HTTP only, for an
     /// API scaled out beside `commerce project` workers.
@@ -225,6 +274,20 @@ mod tests {
         };
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
         assert!(config.run_projectors);
+    }
+
+    #[test]
+    fn redis_defaults_are_the_command_lines() {
+        let cli = Cli::try_parse_from(["commerce", "project"]).unwrap();
+        let Command::Project(config) = cli.command else {
+            panic!("expected project")
+        };
+        let parsed = config.redis;
+        let default = RedisConfig::default();
+        assert_eq!(
+            (parsed.redis_key_prefix, parsed.redis_read_timeout_ms),
+            (default.redis_key_prefix, default.redis_read_timeout_ms)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use commands::event_store::writer_options;
 use projections::log::horizon::ensure_cluster_ahead_of_log;
 use projections::log::LogWakeups;
 use projections::read_models::event_counts::EventCountsProjection;
+use projections::redis_views::{HotViews, RedisViewsSink};
 use projections::runtime::{
     OnFailure, Projector, ProjectorOptions, ProjectorRuntime, ProjectorStates, RunningProjectors,
 };
@@ -27,7 +28,9 @@ use domain::shared::Currency;
 use projections::search::{SearchIndex, SearchIndexer};
 
 use crate::auth::{Authenticator, CartTokens};
-use crate::config::{ApiConfig, DatabaseConfig, ProjectConfig, ServeConfig, TokenConfig};
+use crate::config::{
+    ApiConfig, DatabaseConfig, ProjectConfig, RedisConfig, ServeConfig, TokenConfig,
+};
 use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::routes;
 use crate::secret::Secret;
@@ -60,7 +63,7 @@ pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Every projector the service runs.
+/// Every projector the service runs; with a Redis configured, the hot views too.
 pub fn projectors(
     pool: PgPool,
     wakeups: LogWakeups,
@@ -68,7 +71,8 @@ pub fn projectors(
     checkout: CheckoutSettings,
     gateway: Arc<dyn PaymentGateway>,
     search: Arc<SearchIndex>,
-) -> ProjectorRuntime {
+    redis: &RedisConfig,
+) -> anyhow::Result<ProjectorRuntime> {
     use projections::read_models::{carts, inventory, orders, payments, products};
     let read_models: [Arc<dyn projections::runtime::PostgresProjection>; 6] = [
         Arc::new(EventCountsProjection),
@@ -91,10 +95,10 @@ pub fn projectors(
         gateway,
         settings: checkout,
     };
-    read_models
+    let runtime = read_models
         .into_iter()
         .fold(
-            ProjectorRuntime::new(pool, wakeups, options),
+            ProjectorRuntime::new(pool.clone(), wakeups, options),
             |runtime, model| runtime.with(Projector::Postgres(model), OnFailure::Stop),
         )
         // One order's poisoned event must not stop every other checkout.
@@ -104,7 +108,16 @@ pub fn projectors(
         .with(
             Projector::SideEffect(Arc::new(SearchIndexer::new(pool_for_search, search))),
             OnFailure::Stop,
-        )
+        );
+    let Some(target) = redis.target()? else {
+        return Ok(runtime);
+    };
+    let sink = RedisViewsSink::new(&target, pool).context("failed to set up the Redis views")?;
+    // Stop, not park: the views fold like the carts and inventory read models, so
+    // an event they cannot take stops those too; parking it would leave a view
+    // that is silently wrong, served to readers without a consistency token. A
+    // Redis that is down is no failure: its batches are retried until it is back.
+    Ok(runtime.with(Projector::SideEffect(Arc::new(sink)), OnFailure::Stop))
 }
 
 /// The payment gateway: the built-in test gateway, with timeouts and retries.
@@ -116,11 +129,17 @@ pub fn gateway(timeout: Duration) -> Arc<dyn PaymentGateway> {
 pub fn app_state(
     pool: PgPool,
     wakeups: LogWakeups,
-    redis: Option<redis::Client>,
+    redis: &RedisConfig,
     projectors: ProjectorStates,
     search: Option<Arc<SearchIndex>>,
     config: &ApiConfig,
 ) -> anyhow::Result<AppState> {
+    let redis_target = redis.target()?;
+    let hot_views = redis_target
+        .as_ref()
+        .map(|target| HotViews::new(target, redis.read_timeout()).map(Arc::new))
+        .transpose()
+        .context("failed to set up the Redis views reader")?;
     let auth = match (&config.jwt_public_key_file, &config.jwt_secret) {
         (Some(path), _) => {
             let pem = std::fs::read_to_string(path)
@@ -158,7 +177,8 @@ pub fn app_state(
         catalog: Arc::new(Catalog::new(stores.products.clone())),
         gateway: gateway(Duration::from_secs(5)),
         pool,
-        redis,
+        redis: redis_target.map(|target| target.client),
+        hot_views,
         projectors,
         stores,
         auth: Arc::new(auth),
@@ -208,16 +228,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     } else {
         (ProjectorStates::default(), None)
     };
-    let redis = config
-        .redis_url
-        .as_deref()
-        .map(redis::Client::open)
-        .transpose()
-        .context("REDIS_URL is not a valid Redis URL")?;
     let state = app_state(
         pool.clone(),
         wakeups,
-        redis,
+        &config.projectors.redis,
         states,
         Some(search),
         &config.api,
@@ -308,7 +322,8 @@ async fn start_projectors(
         config.checkout(),
         gateway,
         search,
-    )
+        &config.redis,
+    )?
     .start(cancel.clone())
     .await
     .context("failed to start the projectors")

@@ -14,6 +14,7 @@ use domain::payment::Payment;
 use domain::product::Product;
 use domain::shared::Currency;
 use projections::log::LogWakeups;
+use projections::redis_views::HotViews;
 use projections::runtime::ProjectorStates;
 use sqlx::PgPool;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// `None` when no Redis is configured.
     pub redis: Option<redis::Client>,
+    /// The hot views queries read before PostgreSQL; `None` without Redis.
+    pub hot_views: Option<Arc<HotViews>>,
     /// The projectors of this process (empty when they run elsewhere).
     pub projectors: ProjectorStates,
     pub stores: Stores,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::auth::Role;
-use api::config::ApiConfig;
+use api::config::{ApiConfig, RedisConfig};
 use api::secret::Secret;
 use projections::log::LogWakeups;
 use projections::runtime::ProjectorOptions;
@@ -43,7 +43,8 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         commands::checkout::CheckoutSettings::default(),
         api::server::gateway(Duration::from_secs(2)),
         search.clone(),
-    );
+        &RedisConfig::default(),
+    )?;
     let states = runtime.states();
     if with_projectors {
         runtime.start(cancel.clone()).await?;
@@ -59,7 +60,14 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         aggregate_cache_capacity: 10_000,
         payment_webhook_secret: None,
     };
-    let state = api::server::app_state(pool, wakeups, None, states, Some(search), &config)?;
+    let state = api::server::app_state(
+        pool,
+        wakeups,
+        &RedisConfig::default(),
+        states,
+        Some(search),
+        &config,
+    )?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = format!("http://{}", listener.local_addr()?);
     let shutdown = cancel.clone();

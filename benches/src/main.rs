@@ -11,11 +11,13 @@
 //! - log reads: the gap-free reader against one `SELECT ... ORDER BY
 //!   global_position` and one `COPY (...) TO STDOUT` of the same columns.
 //! - rebuild: the event_counts projector applying the whole log from zero, and the
-//!   carts read model rebuilt from a log of real cart events in a database of its own.
+//!   carts read model and the Redis hot views rebuilt from a log of real cart
+//!   events in a database of its own.
 
 mod bench_aggregate;
 mod domain_log;
 mod http_commands;
+mod redis_views;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -41,7 +43,7 @@ use bench_aggregate::{sample_metadata, sample_payload, BenchCart};
 #[derive(Debug, Parser)]
 #[command(name = "commerce-bench")]
 struct Args {
-    /// A PostgreSQL server URL without a database; `commerce_bench` is created on it
+    /// A PostgreSQL server URL without a database; `--database` is created on it
     /// afresh for every run.
     #[arg(
         long,
@@ -58,6 +60,14 @@ struct Args {
     /// Size of the log the read benchmarks read.
     #[arg(long, default_value_t = 300_000)]
     log_events: usize,
+    /// The database created afresh for the run (and `<name>_carts` beside it):
+    /// another name lets runs of several checkouts share a server.
+    #[arg(long, default_value = "commerce_bench", value_parser = database_name)]
+    database: String,
+    /// The Redis the hot views' rebuild writes to (under a prefix of its own,
+    /// deleted afterwards).
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
     /// Events per batch of the log reader (exports and replays read in batches of
     /// this size; projectors use smaller ones to keep transactions short).
     #[arg(long, default_value_t = 5000)]
@@ -67,7 +77,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let pool = fresh_database(&args, "commerce_bench").await?;
+    let pool = fresh_database(&args, &args.database).await?;
     println!(
         "commerce-bench: {} events per write run, {} writers, a log of {} events; PostgreSQL {}",
         args.events,
@@ -115,7 +125,12 @@ async fn main() -> anyhow::Result<()> {
     let copy = plain_copy(&pool, total).await?;
     row("read log: gap-free reader vs SELECT", reader, select);
     row("read log: gap-free reader vs COPY", reader, copy);
-    let counts = rebuild(&pool, total, Arc::new(EventCountsProjection)).await?;
+    let counts = rebuild(
+        &pool,
+        total,
+        Projector::Postgres(Arc::new(EventCountsProjection)),
+    )
+    .await?;
     println!(
         "{:<44} {:>12.0}",
         "rebuild: event_counts from zero (events/s)", counts
@@ -123,12 +138,14 @@ async fn main() -> anyhow::Result<()> {
     pool.close().await;
 
     // Read models from real domain events, alone in a log of their own.
-    let pool = fresh_database(&args, "commerce_bench_carts").await?;
+    let pool = fresh_database(&args, &format!("{}_carts", args.database)).await?;
     let events = domain_log::fill_carts(&pool, args.log_events / 10, 9).await?;
     let carts = rebuild(
         &pool,
         events as i64,
-        Arc::new(projections::read_models::carts::CartsProjection::new()),
+        Projector::Postgres(Arc::new(
+            projections::read_models::carts::CartsProjection::new(),
+        )),
     )
     .await?;
     println!(
@@ -136,8 +153,26 @@ async fn main() -> anyhow::Result<()> {
         format!("rebuild: carts read model, {events} events (/s)"),
         carts
     );
+    let hot = redis_views::rebuild(&pool, &args.redis_url, events as i64).await?;
+    println!(
+        "{:<44} {:>12.0}",
+        format!("rebuild: Redis hot views, {events} events (/s)"),
+        hot
+    );
     pool.close().await;
     Ok(())
+}
+
+/// A name safe to splice into `CREATE DATABASE`.
+fn database_name(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty()
+        && name.len() <= 50
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    valid
+        .then(|| name.to_owned())
+        .ok_or_else(|| "use lower-case letters, digits and _ (at most 50)".into())
 }
 
 fn row(label: &str, ours: f64, raw: f64) {
@@ -365,11 +400,10 @@ async fn plain_copy(pool: &PgPool, total: i64) -> anyhow::Result<f64> {
     Ok(lines as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn rebuild(
-    pool: &PgPool,
-    total: i64,
-    projection: Arc<dyn projections::runtime::PostgresProjection>,
-) -> anyhow::Result<f64> {
+/// Runs `projector` alone from the start of the log until it has applied `total`
+/// events; events/s.
+async fn rebuild(pool: &PgPool, total: i64, projector: Projector) -> anyhow::Result<f64> {
+    let name = projector.name().to_owned();
     let cancel = CancellationToken::new();
     let started = Instant::now();
     let running = ProjectorRuntime::new(
@@ -377,12 +411,18 @@ async fn rebuild(
         LogWakeups::local(),
         ProjectorOptions::default(),
     )
-    .with(Projector::Postgres(projection), OnFailure::Stop)
+    .with(projector, OnFailure::Stop)
     .start(cancel.clone())
     .await?;
     loop {
         let lags = projector_lags(pool).await?;
-        if lags.iter().any(|l| l.events_applied >= total) {
+        if let Some(failure) = lags.iter().find_map(|l| l.failure.as_ref()) {
+            anyhow::bail!("projector {name} failed: {failure}");
+        }
+        if lags
+            .iter()
+            .any(|l| l.projector == name && l.events_applied >= total)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

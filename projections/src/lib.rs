@@ -7,10 +7,12 @@
 //!   rebuilds, lag, and stop-or-park on failure.
 //! - [`read_models`]: the PostgreSQL read models and their projections.
 //! - [`search`]: the tantivy product search, its indexer and its queries.
+//! - [`redis_views`]: the hot views in Redis (carts, stock) and their reader.
 
 pub mod error;
 pub mod log;
 pub mod read_models;
+pub mod redis_views;
 pub mod runtime;
 pub mod search;
 

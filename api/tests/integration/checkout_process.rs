@@ -291,7 +291,7 @@ async fn a_crash_between_reserving_and_authorizing_reserves_and_authorizes_once(
         crate::support::spawn_app_with_gateway(
             pool.clone(),
             true,
-            &redis_url,
+            crate::support::own_redis(&redis_url),
             crate::support::api_config(),
             gateway.clone(),
         )

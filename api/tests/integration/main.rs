@@ -13,6 +13,7 @@ mod idempotency;
 mod openapi;
 mod rate_limits;
 mod read_your_writes;
+mod redis_views;
 mod refusals;
 mod search;
 mod storefront;

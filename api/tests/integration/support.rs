@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use api::auth::{Authenticator, Role};
-use api::config::ApiConfig;
+use api::config::{ApiConfig, RedisConfig};
 use api::routes::router;
 use api::secret::Secret;
 use api::server::{app_state, projectors};
@@ -115,15 +115,34 @@ pub async fn spawn_app_with(
     redis_url: &str,
     config: ApiConfig,
 ) -> TestApp {
+    spawn_app_with_redis_config(pool, run_projectors, own_redis(redis_url), config).await
+}
+
+/// Redis at `url`, under a key prefix of the test's own: tests share one Redis
+/// without meeting.
+pub fn own_redis(url: &str) -> RedisConfig {
+    RedisConfig {
+        redis_url: Some(url.into()),
+        redis_key_prefix: format!("test:{}", uuid::Uuid::new_v4()),
+        ..RedisConfig::default()
+    }
+}
+
+pub async fn spawn_app_with_redis_config(
+    pool: PgPool,
+    run_projectors: bool,
+    redis: RedisConfig,
+    config: ApiConfig,
+) -> TestApp {
     let gateway = api::server::gateway(Duration::from_secs(2));
-    spawn_app_with_gateway(pool, run_projectors, redis_url, config, gateway).await
+    spawn_app_with_gateway(pool, run_projectors, redis, config, gateway).await
 }
 
 /// The app with the checkout process talking to `gateway`.
 pub async fn spawn_app_with_gateway(
     pool: PgPool,
     run_projectors: bool,
-    redis_url: &str,
+    redis: RedisConfig,
     config: ApiConfig,
     gateway: std::sync::Arc<dyn commands::payment_gateway::PaymentGateway>,
 ) -> TestApp {
@@ -141,13 +160,14 @@ pub async fn spawn_app_with_gateway(
         commands::checkout::CheckoutSettings::default(),
         gateway,
         search.clone(),
-    );
+        &redis,
+    )
+    .unwrap();
     let states = runtime.states();
     if run_projectors {
         runtime.start(cancel.clone()).await.unwrap();
     }
-    let redis = Some(redis::Client::open(redis_url).unwrap());
-    let state = app_state(pool.clone(), wakeups, redis, states, Some(search), &config).unwrap();
+    let state = app_state(pool.clone(), wakeups, &redis, states, Some(search), &config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = cancel.clone();

@@ -205,6 +205,15 @@ impl CheckoutProcess {
         else {
             return Ok(());
         };
+        // Only orders this process placed from a checkout are its to move on.
+        let from_checkout: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM checkout_payment_methods WHERE order_id = $1")
+                .bind(order_id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+        if from_checkout.is_none() {
+            return Ok(());
+        }
         let ttl = ChronoDuration::from_std(self.settings.reservation_ttl)
             .unwrap_or(ChronoDuration::minutes(15));
         for line in lines {

@@ -220,7 +220,7 @@ fn rejected<V: View>(event: &RecordedEvent, reason: &str) -> Error {
 }
 
 /// The events of one stream in a batch, plus any read from the log to fill a gap.
-struct Stream<'a> {
+pub(crate) struct Stream<'a> {
     aggregate_id: &'a str,
     events: Vec<Cow<'a, RecordedEvent>>,
 }
@@ -407,67 +407,17 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
     }
 
     async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {
-        let mut streams: BTreeMap<String, Stream<'_>> = BTreeMap::new();
-        for event in events
-            .iter()
-            .filter(|event| event.aggregate_type == V::AGGREGATE_TYPE)
-        {
-            let key = V::KEY_KIND
-                .key_of(&event.aggregate_id)
-                .map_err(|reason| rejected::<V>(event, &reason))?;
-            streams
-                .entry(key)
-                .or_insert_with(|| Stream {
-                    aggregate_id: &event.aggregate_id,
-                    events: Vec::new(),
-                })
-                .events
-                .push(Cow::Borrowed(event));
-        }
+        let mut streams = streams_of::<V>(events)?;
         if streams.is_empty() {
             return Ok(());
         }
 
-        let mut current = self
+        let current = self
             .load(&mut *tx, streams.keys().map(String::as_str).collect())
             .await?;
+        fill_gaps::<V>(&mut *tx, &mut streams, &current).await?;
 
-        let gaps: Vec<Gap<'_>> = streams
-            .iter()
-            .filter_map(|(key, stream)| {
-                let version = current.get(key).map_or(0, V::version);
-                let (after, up_to) = stream.gap(version)?;
-                Some(Gap {
-                    key: key.clone(),
-                    aggregate_id: stream.aggregate_id,
-                    after,
-                    up_to,
-                })
-            })
-            .collect();
-        if !gaps.is_empty() {
-            let missing = read_stream_ranges(&mut *tx, V::AGGREGATE_TYPE, &gaps).await?;
-            let by_aggregate_id: HashMap<&str, &str> = gaps
-                .iter()
-                .map(|gap| (gap.aggregate_id, gap.key.as_str()))
-                .collect();
-            for event in missing {
-                if let Some(stream) = by_aggregate_id
-                    .get(event.aggregate_id.as_str())
-                    .and_then(|key| streams.get_mut(*key))
-                {
-                    stream.events.push(Cow::Owned(event));
-                }
-            }
-        }
-
-        let mut folded = Vec::with_capacity(streams.len());
-        for (key, stream) in streams {
-            let events: Vec<&RecordedEvent> = stream.events.iter().map(AsRef::as_ref).collect();
-            if let Some(row) = fold_stream::<V>(current.remove(&key), &events)? {
-                folded.push((key, row));
-            }
-        }
+        let folded = fold_streams::<V>(streams, current)?;
         if folded.is_empty() {
             return Ok(());
         }
@@ -498,6 +448,88 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
         self.recent().clear();
         Ok(())
     }
+}
+
+/// The events of `V`'s aggregate type in `events`, grouped by key (the key of
+/// `V`'s rows); everything else is passed over before its JSON is parsed.
+pub(crate) fn streams_of<V: View>(
+    events: &[RecordedEvent],
+) -> Result<BTreeMap<String, Stream<'_>>, Error> {
+    let mut streams: BTreeMap<String, Stream<'_>> = BTreeMap::new();
+    for event in events
+        .iter()
+        .filter(|event| event.aggregate_type == V::AGGREGATE_TYPE)
+    {
+        let key = V::KEY_KIND
+            .key_of(&event.aggregate_id)
+            .map_err(|reason| rejected::<V>(event, &reason))?;
+        streams
+            .entry(key)
+            .or_insert_with(|| Stream {
+                aggregate_id: &event.aggregate_id,
+                events: Vec::new(),
+            })
+            .events
+            .push(Cow::Borrowed(event));
+    }
+    Ok(streams)
+}
+
+/// Adds to each stream the events the log holds between its view's version (in
+/// `current`; 0 without a view) and the batch's events, when the reader delivered
+/// them out of stream order: one statement for all streams, none in normal
+/// operation.
+pub(crate) async fn fill_gaps<'e, V: View>(
+    executor: impl PgExecutor<'e>,
+    streams: &mut BTreeMap<String, Stream<'_>>,
+    current: &HashMap<String, V>,
+) -> Result<(), Error> {
+    let gaps: Vec<Gap<'_>> = streams
+        .iter()
+        .filter_map(|(key, stream)| {
+            let version = current.get(key).map_or(0, V::version);
+            let (after, up_to) = stream.gap(version)?;
+            Some(Gap {
+                key: key.clone(),
+                aggregate_id: stream.aggregate_id,
+                after,
+                up_to,
+            })
+        })
+        .collect();
+    if gaps.is_empty() {
+        return Ok(());
+    }
+    let missing = read_stream_ranges(executor, V::AGGREGATE_TYPE, &gaps).await?;
+    let by_aggregate_id: HashMap<&str, String> = gaps
+        .iter()
+        .map(|gap| (gap.aggregate_id, gap.key.clone()))
+        .collect();
+    for event in missing {
+        if let Some(stream) = by_aggregate_id
+            .get(event.aggregate_id.as_str())
+            .and_then(|key| streams.get_mut(key))
+        {
+            stream.events.push(Cow::Owned(event));
+        }
+    }
+    Ok(())
+}
+
+/// Folds every stream onto its view in `current` ([`fold_stream`]); the views
+/// that changed, by key.
+pub(crate) fn fold_streams<V: View>(
+    streams: BTreeMap<String, Stream<'_>>,
+    mut current: HashMap<String, V>,
+) -> Result<Vec<(String, Folded<V>)>, Error> {
+    let mut folded = Vec::with_capacity(streams.len());
+    for (key, stream) in streams {
+        let events: Vec<&RecordedEvent> = stream.events.iter().map(AsRef::as_ref).collect();
+        if let Some(row) = fold_stream::<V>(current.remove(&key), &events)? {
+            folded.push((key, row));
+        }
+    }
+    Ok(folded)
 }
 
 /// The events that fill `gaps`, in one statement (served by the `events` primary

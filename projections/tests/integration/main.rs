@@ -6,5 +6,6 @@ mod event_log;
 mod log_reader;
 mod projector_runtime;
 mod read_models;
+mod redis_views;
 mod search;
 mod support;

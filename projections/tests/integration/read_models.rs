@@ -3,9 +3,9 @@
 //! through each read model's query functions. The folds themselves are also tested
 //! without a database, on the same events.
 
-mod carts;
+pub mod carts;
 pub mod fixtures;
-mod inventory;
+pub mod inventory;
 mod mechanics;
 mod orders;
 mod payments;

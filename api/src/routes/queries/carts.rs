@@ -1,4 +1,5 @@
-//! The cart read model: a customer's own, a guest's by cart token, any for admins.
+//! The cart read model: a customer's own, a guest's by cart token, any for admins;
+//! read from Redis first (see [`hot`]).
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -6,7 +7,7 @@ use axum::response::Response;
 use projections::read_models::carts::{self, CartView};
 use uuid::Uuid;
 
-use super::{consistent, private_json, read_error};
+use super::{hot, private_json};
 use crate::auth::{Principal, Role};
 use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
@@ -16,7 +17,7 @@ use crate::state::AppState;
 
 #[utoipa::path(get, path = "/queries/carts/{id}", tag = "queries",
     params(("id" = Uuid, Path), ("X-Consistency-Token" = Option<String>, Header), ("X-Cart-Token" = Option<String>, Header)),
-    responses((status = 200, body = CartView), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CartView, headers(("X-Read-Source" = String, description = "`redis` or `postgres`: where the view was read"))), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -24,12 +25,16 @@ pub async fn get(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    consistent(&state, "carts", token).await?;
     let missing = || ApiError::Missing(format!("no cart {id}"));
-    let cart = carts::get(&state.pool, id)
-        .await
-        .map_err(read_error)?
-        .ok_or_else(missing)?;
+    let (cart, source) = hot::read(
+        &state,
+        carts::PROJECTOR,
+        &id.to_string(),
+        token,
+        carts::get(&state.pool, id),
+    )
+    .await?;
+    let cart = cart.ok_or_else(missing)?;
     let allowed = match (&principal, cart.customer_id) {
         (Some(p), _) if p.role == Role::Admin => true,
         (Some(p), Some(owner)) if p.role == Role::Customer => p.subject == owner.to_string(),
@@ -42,5 +47,5 @@ pub async fn get(
     if !allowed {
         return Err(missing());
     }
-    Ok(private_json(&cart))
+    Ok(source.mark(private_json(&cart)))
 }

@@ -1,5 +1,5 @@
-//! Stock levels: one SKU for anyone (storefronts show availability), the list and
-//! its low-stock filter for admins.
+//! Stock levels: one SKU for anyone (storefronts show availability; read from
+//! Redis first, see [`hot`]), the list and its low-stock filter for admins.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -7,7 +7,7 @@ use projections::read_models::inventory::{self, InventoryView};
 use projections::read_models::pagination::Page;
 use serde::Deserialize;
 
-use super::{consistent, private_json, read_error, PageParams};
+use super::{consistent, hot, private_json, read_error, PageParams};
 use crate::auth::{Principal, Role};
 use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
@@ -16,18 +16,22 @@ use crate::state::AppState;
 
 #[utoipa::path(get, path = "/queries/inventory/{sku}", tag = "queries",
     params(("sku" = String, Path), ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = InventoryView), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = InventoryView, headers(("X-Read-Source" = String, description = "`redis` or `postgres`: where the view was read"))), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     token: ConsistencyToken,
     Path(sku): Path<String>,
 ) -> Result<Response, ApiError> {
-    consistent(&state, "inventory", token).await?;
-    let view = inventory::get(&state.pool, &sku)
-        .await
-        .map_err(read_error)?
-        .ok_or_else(|| ApiError::Missing(format!("no stock is kept for {sku}")))?;
-    Ok(private_json(&view))
+    let (view, source) = hot::read(
+        &state,
+        inventory::PROJECTOR,
+        &sku,
+        token,
+        inventory::get(&state.pool, &sku),
+    )
+    .await?;
+    let view = view.ok_or_else(|| ApiError::Missing(format!("no stock is kept for {sku}")))?;
+    Ok(source.mark(private_json(&view)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use super::fixtures::{append, append_all, at, every_page, fold_all, id, project, sku, small_pool};
 
-fn registered(code: &str, threshold: u64) -> InventoryEvent {
+pub fn registered(code: &str, threshold: u64) -> InventoryEvent {
     InventoryEvent::InventoryRegistered {
         sku: sku(code),
         low_stock_threshold: threshold,
@@ -21,7 +21,12 @@ fn registered(code: &str, threshold: u64) -> InventoryEvent {
     }
 }
 
-fn received(code: &str, quantity: u64, on_hand_after: u64, reserved_after: u64) -> InventoryEvent {
+pub fn received(
+    code: &str,
+    quantity: u64,
+    on_hand_after: u64,
+    reserved_after: u64,
+) -> InventoryEvent {
     InventoryEvent::StockReceived {
         sku: sku(code),
         quantity,
