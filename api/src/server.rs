@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use commands::event_store::writer_options;
+use projections::kafka::KafkaPublisher;
 use projections::log::horizon::ensure_cluster_ahead_of_log;
 use projections::log::LogWakeups;
 use projections::read_models::event_counts::EventCountsProjection;
@@ -26,7 +27,9 @@ use commands::{AggregateStore, StoreOptions};
 use domain::shared::Currency;
 
 use crate::auth::{Authenticator, CartTokens};
-use crate::config::{ApiConfig, DatabaseConfig, ProjectConfig, ServeConfig, TokenConfig};
+use crate::config::{
+    ApiConfig, DatabaseConfig, KafkaConfig, ProjectConfig, ServeConfig, TokenConfig,
+};
 use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::routes;
 use crate::secret::Secret;
@@ -59,11 +62,12 @@ pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Every projector the service runs.
+/// Every projector the service runs; the Kafka feed when `kafka` is given.
 pub fn projectors(
     pool: PgPool,
     wakeups: LogWakeups,
     options: ProjectorOptions,
+    kafka: Option<Arc<KafkaPublisher>>,
 ) -> ProjectorRuntime {
     use projections::read_models::{carts, inventory, orders, payments, products};
     let read_models: [Arc<dyn projections::runtime::PostgresProjection>; 6] = [
@@ -74,10 +78,30 @@ pub fn projectors(
         Arc::new(orders::OrdersProjection::new()),
         Arc::new(payments::PaymentsProjection::new()),
     ];
-    read_models.into_iter().fold(
+    let runtime = read_models.into_iter().fold(
         ProjectorRuntime::new(pool, wakeups, options),
         |runtime, model| runtime.with(Projector::Postgres(model), OnFailure::Stop),
-    )
+    );
+    match kafka {
+        // Stop, not park: a parked event would reach consumers after later events
+        // of its aggregate, breaking the order the feed promises per key.
+        Some(publisher) => runtime.with(Projector::SideEffect(publisher), OnFailure::Stop),
+        None => runtime,
+    }
+}
+
+/// The Kafka publisher `config` asks for, if any.
+pub fn kafka_publisher(
+    pool: &PgPool,
+    config: &KafkaConfig,
+) -> anyhow::Result<Option<Arc<KafkaPublisher>>> {
+    let Some(settings) = config.settings() else {
+        return Ok(None);
+    };
+    tracing::info!(brokers = %settings.brokers, prefix = %settings.topic_prefix, "publishing events to Kafka");
+    let publisher =
+        KafkaPublisher::new(settings, pool.clone()).context("failed to set up the Kafka feed")?;
+    Ok(Some(Arc::new(publisher)))
 }
 
 /// The command side, auth and settings the routes share.
@@ -238,7 +262,8 @@ async fn start_projectors(
         gather: config.projector_gather(),
         ..ProjectorOptions::default()
     };
-    projectors(pool.clone(), wakeups, options)
+    let kafka = kafka_publisher(pool, &config.kafka)?;
+    projectors(pool.clone(), wakeups, options, kafka)
         .start(cancel.clone())
         .await
         .context("failed to start the projectors")

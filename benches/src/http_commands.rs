@@ -34,8 +34,12 @@ impl Drop for Server {
 pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server> {
     let cancel = CancellationToken::new();
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let runtime =
-        api::server::projectors(pool.clone(), wakeups.clone(), ProjectorOptions::default());
+    let runtime = api::server::projectors(
+        pool.clone(),
+        wakeups.clone(),
+        ProjectorOptions::default(),
+        None,
+    );
     let states = runtime.states();
     if with_projectors {
         runtime.start(cancel.clone()).await?;

@@ -6,8 +6,10 @@
 //! - [`runtime`]: named projectors with checkpoints, one active instance per name,
 //!   rebuilds, lag, and stop-or-park on failure.
 //! - [`read_models`]: the PostgreSQL read models and their projections.
+//! - [`kafka`]: the feed that publishes every event to Kafka for systems downstream.
 
 pub mod error;
+pub mod kafka;
 pub mod log;
 pub mod read_models;
 pub mod runtime;

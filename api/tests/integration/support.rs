@@ -120,7 +120,7 @@ pub async fn spawn_app_with(
         ..ProjectorOptions::default()
     };
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let runtime = projectors(pool.clone(), wakeups.clone(), options);
+    let runtime = projectors(pool.clone(), wakeups.clone(), options, None);
     let states = runtime.states();
     if run_projectors {
         runtime.start(cancel.clone()).await.unwrap();
