@@ -2,6 +2,7 @@
 //! with helpers that speak HTTP as a client would.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use api::auth::{Authenticator, Role};
@@ -9,6 +10,7 @@ use api::config::ApiConfig;
 use api::routes::router;
 use api::secret::Secret;
 use api::server::{app_state, projectors};
+use projections::kafka::{KafkaPublisher, KafkaSettings};
 use projections::log::LogWakeups;
 use projections::runtime::ProjectorOptions;
 use serde_json::Value;
@@ -114,13 +116,37 @@ pub async fn spawn_app_with(
     redis_url: &str,
     config: ApiConfig,
 ) -> TestApp {
+    spawn(pool, run_projectors, redis_url, config, None).await
+}
+
+/// The app with its projectors, the Kafka feed among them.
+pub async fn spawn_app_with_kafka(pool: PgPool, kafka: KafkaSettings) -> TestApp {
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let publisher = KafkaPublisher::new(kafka, pool.clone()).unwrap();
+    spawn(
+        pool,
+        true,
+        &redis_url,
+        api_config(),
+        Some(Arc::new(publisher)),
+    )
+    .await
+}
+
+async fn spawn(
+    pool: PgPool,
+    run_projectors: bool,
+    redis_url: &str,
+    config: ApiConfig,
+    kafka: Option<Arc<KafkaPublisher>>,
+) -> TestApp {
     let cancel = CancellationToken::new();
     let options = ProjectorOptions {
         poll_interval: Duration::from_millis(50),
         ..ProjectorOptions::default()
     };
     let wakeups = LogWakeups::start(pool.clone(), cancel.clone());
-    let runtime = projectors(pool.clone(), wakeups.clone(), options, None);
+    let runtime = projectors(pool.clone(), wakeups.clone(), options, kafka);
     let states = runtime.states();
     if run_projectors {
         runtime.start(cancel.clone()).await.unwrap();
