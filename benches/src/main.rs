@@ -12,10 +12,13 @@
 //!   global_position` and one `COPY (...) TO STDOUT` of the same columns.
 //! - rebuild: the event_counts projector applying the whole log from zero, and the
 //!   carts read model rebuilt from a log of real cart events in a database of its own.
+//! - Kafka, when KAFKA_BROKERS names a broker (`make bench` starts one): the feed
+//!   publishing that cart log from zero, every message acknowledged.
 
 mod bench_aggregate;
 mod domain_log;
 mod http_commands;
+mod kafka_feed;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -62,6 +65,9 @@ struct Args {
     /// this size; projectors use smaller ones to keep transactions short).
     #[arg(long, default_value_t = 5000)]
     batch: i64,
+    /// A Kafka broker for the feed's figure; skipped when unset.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    kafka_brokers: Option<String>,
 }
 
 #[tokio::main]
@@ -115,7 +121,12 @@ async fn main() -> anyhow::Result<()> {
     let copy = plain_copy(&pool, total).await?;
     row("read log: gap-free reader vs SELECT", reader, select);
     row("read log: gap-free reader vs COPY", reader, copy);
-    let counts = rebuild(&pool, total, Arc::new(EventCountsProjection)).await?;
+    let counts = rebuild(
+        &pool,
+        total,
+        Projector::Postgres(Arc::new(EventCountsProjection)),
+    )
+    .await?;
     println!(
         "{:<44} {:>12.0}",
         "rebuild: event_counts from zero (events/s)", counts
@@ -128,7 +139,9 @@ async fn main() -> anyhow::Result<()> {
     let carts = rebuild(
         &pool,
         events as i64,
-        Arc::new(projections::read_models::carts::CartsProjection::new()),
+        Projector::Postgres(Arc::new(
+            projections::read_models::carts::CartsProjection::new(),
+        )),
     )
     .await?;
     println!(
@@ -136,6 +149,17 @@ async fn main() -> anyhow::Result<()> {
         format!("rebuild: carts read model, {events} events (/s)"),
         carts
     );
+    match &args.kafka_brokers {
+        Some(brokers) => {
+            let rate = kafka_feed::publish_from_zero(&pool, brokers, events as i64).await?;
+            println!(
+                "{:<44} {:>12.0}",
+                format!("Kafka feed from zero, {events} events (/s)"),
+                rate
+            );
+        }
+        None => println!("Kafka feed: skipped (KAFKA_BROKERS is unset)"),
+    }
     pool.close().await;
     Ok(())
 }
@@ -365,11 +389,10 @@ async fn plain_copy(pool: &PgPool, total: i64) -> anyhow::Result<f64> {
     Ok(lines as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn rebuild(
-    pool: &PgPool,
-    total: i64,
-    projection: Arc<dyn projections::runtime::PostgresProjection>,
-) -> anyhow::Result<f64> {
+/// Runs `projector` from the start of the log until it has taken `total` events;
+/// events/s.
+async fn rebuild(pool: &PgPool, total: i64, projector: Projector) -> anyhow::Result<f64> {
+    let name = projector.name().to_owned();
     let cancel = CancellationToken::new();
     let started = Instant::now();
     let running = ProjectorRuntime::new(
@@ -377,12 +400,22 @@ async fn rebuild(
         LogWakeups::local(),
         ProjectorOptions::default(),
     )
-    .with(Projector::Postgres(projection), OnFailure::Stop)
+    .with(projector, OnFailure::Stop)
     .start(cancel.clone())
     .await?;
     loop {
         let lags = projector_lags(pool).await?;
-        if lags.iter().any(|l| l.events_applied >= total) {
+        if let Some(failure) = lags
+            .iter()
+            .find(|l| l.projector == name)
+            .and_then(|l| l.failure.clone())
+        {
+            anyhow::bail!("projector {name} failed: {failure}");
+        }
+        if lags
+            .iter()
+            .any(|l| l.projector == name && l.events_applied >= total)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
