@@ -189,7 +189,10 @@ ensure_kafka() {
 stop_started() {
     if [ -n "${COMMERCE_TANSU_PID:-}" ]; then
         say "stopping the private Tansu broker (pid $COMMERCE_TANSU_PID)"
-        kill "$COMMERCE_TANSU_PID" 2>/dev/null || true
+        kill "$COMMERCE_TANSU_PID" 2>/dev/null || return 0
+        for _ in $(seq 50); do kill -0 "$COMMERCE_TANSU_PID" 2>/dev/null || return 0; sleep 0.1; done
+        say "Tansu did not stop within 5 s; killing it"
+        kill -9 "$COMMERCE_TANSU_PID" 2>/dev/null || true
     fi
 }
 
