@@ -183,6 +183,8 @@ ensure_kafka() {
     answers "$port" || { say "Tansu did not start; see $STATE/tansu/tansu.log"; kill "$pid" 2>/dev/null; return 1; }
     echo "export KAFKA_BROKERS=127.0.0.1:$port"
     echo "export COMMERCE_TANSU_PID=$pid"
+    # For the test that restarts a broker of its own.
+    echo "export TANSU_BIN=$bin"
 }
 
 # Stops the broker a `kafka` run started (its pid was exported), nothing else.

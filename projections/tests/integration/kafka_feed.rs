@@ -168,11 +168,12 @@ impl Received {
     }
 }
 
-/// Reads every topic of `prefix` from the beginning until `expected` distinct
+/// Reads every topic of the feed from the beginning until `expected` distinct
 /// events have arrived, then a little longer for duplicates in flight.
-fn consume_all(prefix: &str, group: &str, expected: usize) -> Vec<Received> {
+fn consume_all(settings: &KafkaSettings, group: &str, expected: usize) -> Vec<Received> {
+    let prefix = &settings.topic_prefix;
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", &settings.brokers)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("session.timeout.ms", "6000")
@@ -322,7 +323,7 @@ async fn every_event_arrives_keyed_with_headers_in_stream_order(pool: PgPool) {
 
     let stored = stored_events(&pool).await;
     assert_eq!(stored.len(), 300);
-    let received = consume_all(&settings.topic_prefix, "all-events", stored.len());
+    let received = consume_all(&settings, "all-events", stored.len());
     check_feed(&settings.topic_prefix, &stored, &received);
 }
 
@@ -351,7 +352,7 @@ async fn a_publisher_restarted_mid_stream_loses_nothing(pool: PgPool) {
 
     let stored = stored_events(&pool).await;
     assert_eq!(stored.len(), 300);
-    let received = consume_all(&settings.topic_prefix, "restart", stored.len());
+    let received = consume_all(&settings, "restart", stored.len());
     let duplicates = check_feed(&settings.topic_prefix, &stored, &received);
     println!(
         "restart: {} messages, {duplicates} duplicates",
@@ -402,6 +403,91 @@ async fn a_stream_the_reader_sees_out_of_order_is_published_in_sequence_order(po
     wait_caught_up(&pool, &settings.projector_name).await;
     stop(cancel, running).await;
     let stored = stored_events(&pool).await;
-    let received = consume_all(&settings.topic_prefix, "out-of-order", stored.len());
+    let received = consume_all(&settings, "out-of-order", stored.len());
     check_feed(&settings.topic_prefix, &stored, &received);
+}
+
+/// A Tansu broker of the test's own, killed when dropped.
+struct PrivateBroker {
+    child: std::process::Child,
+}
+
+impl PrivateBroker {
+    /// Starts Tansu (TANSU_BIN, which `make test` exports) on `port`, in memory.
+    async fn start(port: u16) -> Self {
+        let bin = std::env::var("TANSU_BIN").unwrap_or_else(|_| {
+            panic!("TANSU_BIN is unset: run the tests with `make test`, which exports it")
+        });
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = std::process::Command::new(bin)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            // Never info: it writes gigabytes of log.
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until(WAIT, "the private broker listens", || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        })
+        .await;
+        PrivateBroker { child }
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn the_feed_resumes_after_its_broker_restarts_empty(pool: PgPool) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let broker = PrivateBroker::start(port).await;
+    let settings = KafkaSettings {
+        brokers: format!("127.0.0.1:{port}"),
+        message_timeout: Duration::from_secs(10),
+        ..settings("broker-restart")
+    };
+    write_round_robin(&pool, 2, 1..4).await;
+    let (cancel, running) = start_publisher(&pool, &settings, 50).await;
+    wait_caught_up(&pool, &settings.projector_name).await;
+
+    // The broker goes away, events keep coming, and the broker comes back empty.
+    drop(broker);
+    write_round_robin(&pool, 2, 4..7).await;
+    let after_restart: HashSet<Uuid> = stored_events(&pool)
+        .await
+        .into_values()
+        .filter(|event| event.sequence >= 4)
+        .map(|event| event.event_id)
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _broker = PrivateBroker::start(port).await;
+    wait_caught_up(&pool, &settings.projector_name).await;
+    stop(cancel, running).await;
+
+    let received = consume_all(&settings, "broker-restart", after_restart.len());
+    let arrived: HashSet<Uuid> = received.iter().map(Received::event_id).collect();
+    let missing = after_restart.difference(&arrived).count();
+    assert_eq!(
+        missing, 0,
+        "{missing} events written while the broker was away never arrived"
+    );
 }
