@@ -1,10 +1,14 @@
 # The two commands of the README, and the benchmark. Each starts (or installs) the
-# PostgreSQL and Redis it needs first: see scripts/services.sh.
+# PostgreSQL and Redis it needs first, and the tests and the benchmark a Kafka broker
+# (unless KAFKA_BROKERS names one), stopped when they end: see scripts/services.sh.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 # Assigned first, so that a failure of the script stops the recipe (eval alone
 # would hide its exit status).
 SERVICES = services="$$(scripts/services.sh)" && eval "$$services"
+# The same, with a private Kafka broker that the trap stops however the recipe ends.
+SERVICES_WITH_KAFKA = services="$$(scripts/services.sh kafka)" && eval "$$services" \
+	&& trap 'scripts/services.sh stop' EXIT
 
 .PHONY: run test bench ci services
 
@@ -18,13 +22,13 @@ run:
 
 ## Every test of the workspace, each against a fresh database of its own.
 test:
-	@$(SERVICES); \
+	@$(SERVICES_WITH_KAFKA); \
 	export DATABASE_URL="$${DATABASE_URL:-$$DATABASE_SERVER/postgres}"; \
 	cargo test --workspace
 
 ## The event store and the log reader, measured beside raw PostgreSQL.
 bench:
-	@$(SERVICES); \
+	@$(SERVICES_WITH_KAFKA); \
 	server="$${DATABASE_SERVER:-$${DATABASE_URL%/*}}"; \
 	cargo run --release -p benches --bin commerce-bench -- --server-url "$$server" $(BENCH_ARGS)
 

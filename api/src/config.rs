@@ -141,6 +141,9 @@ pub struct ProjectConfig {
 
     #[command(flatten)]
     pub redis: RedisConfig,
+
+    #[command(flatten)]
+    pub kafka: KafkaConfig,
 }
 
 /// Redis for the hot views (carts, stock): written by the projectors, read by
@@ -189,6 +192,43 @@ impl RedisConfig {
 
     pub fn read_timeout(&self) -> Duration {
         Duration::from_millis(self.redis_read_timeout_ms)
+    }
+}
+
+/// The Kafka feed (docs/kafka.md): off unless brokers are named.
+#[derive(Debug, Clone, Args)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers (`host:port,...`); unset, no events are published.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// Topics are `<prefix>.cart`, `<prefix>.order`, `<prefix>.inventory`,
+    /// `<prefix>.payment` and `<prefix>.product`.
+    #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "commerce")]
+    pub kafka_topic_prefix: String,
+
+    /// Partitions of each topic created at start (existing topics are kept).
+    #[arg(long, env = "KAFKA_PARTITIONS", default_value_t = 6, value_parser = clap::value_parser!(i32).range(1..))]
+    pub kafka_partitions: i32,
+
+    /// Replicas of each topic created at start; 3 on a production cluster.
+    #[arg(long, env = "KAFKA_REPLICATION_FACTOR", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
+    pub kafka_replication_factor: i32,
+}
+
+impl KafkaConfig {
+    /// The publisher's settings, or `None` when the feed is off.
+    pub fn settings(&self) -> Option<projections::kafka::KafkaSettings> {
+        let brokers = self.kafka_brokers.as_deref()?.trim();
+        if brokers.is_empty() {
+            return None;
+        }
+        Some(projections::kafka::KafkaSettings {
+            topic_prefix: self.kafka_topic_prefix.clone(),
+            partitions: self.kafka_partitions,
+            replication_factor: self.kafka_replication_factor,
+            ..projections::kafka::KafkaSettings::new(brokers)
+        })
     }
 }
 

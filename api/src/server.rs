@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use commands::event_store::writer_options;
+use projections::kafka::KafkaPublisher;
 use projections::log::horizon::ensure_cluster_ahead_of_log;
 use projections::log::LogWakeups;
 use projections::read_models::event_counts::EventCountsProjection;
@@ -29,7 +30,7 @@ use projections::search::{SearchIndex, SearchIndexer};
 
 use crate::auth::{Authenticator, CartTokens};
 use crate::config::{
-    ApiConfig, DatabaseConfig, ProjectConfig, RedisConfig, ServeConfig, TokenConfig,
+    ApiConfig, DatabaseConfig, KafkaConfig, ProjectConfig, RedisConfig, ServeConfig, TokenConfig,
 };
 use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::routes;
@@ -63,7 +64,10 @@ pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Every projector the service runs; with a Redis configured, the hot views too.
+/// Every projector the service runs; with a Redis configured, the hot views too;
+/// the Kafka feed when `kafka` is given.
+// Each argument is one sink's own setting; grouping them would hide none.
+#[allow(clippy::too_many_arguments)]
 pub fn projectors(
     pool: PgPool,
     wakeups: LogWakeups,
@@ -72,6 +76,7 @@ pub fn projectors(
     gateway: Arc<dyn PaymentGateway>,
     search: Arc<SearchIndex>,
     redis: &RedisConfig,
+    kafka: Option<Arc<KafkaPublisher>>,
 ) -> anyhow::Result<ProjectorRuntime> {
     use projections::read_models::{carts, inventory, orders, payments, products};
     let read_models: [Arc<dyn projections::runtime::PostgresProjection>; 6] = [
@@ -109,6 +114,12 @@ pub fn projectors(
             Projector::SideEffect(Arc::new(SearchIndexer::new(pool_for_search, search))),
             OnFailure::Stop,
         );
+    let runtime = match kafka {
+        // Stop, not park: a parked event would reach consumers after later events
+        // of its aggregate, breaking the order the feed promises per key.
+        Some(publisher) => runtime.with(Projector::SideEffect(publisher), OnFailure::Stop),
+        None => runtime,
+    };
     let Some(target) = redis.target()? else {
         return Ok(runtime);
     };
@@ -123,6 +134,20 @@ pub fn projectors(
 /// The payment gateway: the built-in test gateway, with timeouts and retries.
 pub fn gateway(timeout: Duration) -> Arc<dyn PaymentGateway> {
     Arc::new(RetryingGateway::new(TestGateway::default(), timeout, 2))
+}
+
+/// The Kafka publisher `config` asks for, if any.
+pub fn kafka_publisher(
+    pool: &PgPool,
+    config: &KafkaConfig,
+) -> anyhow::Result<Option<Arc<KafkaPublisher>>> {
+    let Some(settings) = config.settings() else {
+        return Ok(None);
+    };
+    tracing::info!(brokers = %settings.brokers, prefix = %settings.topic_prefix, "publishing events to Kafka");
+    let publisher =
+        KafkaPublisher::new(settings, pool.clone()).context("failed to set up the Kafka feed")?;
+    Ok(Some(Arc::new(publisher)))
 }
 
 /// The command side, auth and settings the routes share.
@@ -315,6 +340,7 @@ async fn start_projectors(
         cancel.clone(),
     ));
     let gateway = gateway(Duration::from_millis(config.gateway_timeout_ms));
+    let kafka = kafka_publisher(pool, &config.kafka)?;
     projectors(
         pool.clone(),
         wakeups,
@@ -323,6 +349,7 @@ async fn start_projectors(
         gateway,
         search,
         &config.redis,
+        kafka,
     )?
     .start(cancel.clone())
     .await

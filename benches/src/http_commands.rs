@@ -44,6 +44,7 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         api::server::gateway(Duration::from_secs(2)),
         search.clone(),
         &RedisConfig::default(),
+        None,
     )?;
     let states = runtime.states();
     if with_projectors {

@@ -8,8 +8,10 @@
 //! - [`read_models`]: the PostgreSQL read models and their projections.
 //! - [`search`]: the tantivy product search, its indexer and its queries.
 //! - [`redis_views`]: the hot views in Redis (carts, stock) and their reader.
+//! - [`kafka`]: the feed that publishes every event to Kafka for systems downstream.
 
 pub mod error;
+pub mod kafka;
 pub mod log;
 pub mod read_models;
 pub mod redis_views;

@@ -294,6 +294,7 @@ async fn a_crash_between_reserving_and_authorizing_reserves_and_authorizes_once(
             crate::support::own_redis(&redis_url),
             crate::support::api_config(),
             gateway.clone(),
+            None,
         )
     };
     let app = start().await;

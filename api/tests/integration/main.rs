@@ -10,6 +10,7 @@ mod concurrency;
 mod fixtures;
 mod health;
 mod idempotency;
+mod kafka_feed;
 mod openapi;
 mod rate_limits;
 mod read_your_writes;

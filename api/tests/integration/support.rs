@@ -2,6 +2,7 @@
 //! with helpers that speak HTTP as a client would.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use api::auth::{Authenticator, Role};
@@ -9,6 +10,7 @@ use api::config::{ApiConfig, RedisConfig};
 use api::routes::router;
 use api::secret::Secret;
 use api::server::{app_state, projectors};
+use projections::kafka::{KafkaPublisher, KafkaSettings};
 use projections::log::LogWakeups;
 use projections::runtime::ProjectorOptions;
 use serde_json::Value;
@@ -135,7 +137,23 @@ pub async fn spawn_app_with_redis_config(
     config: ApiConfig,
 ) -> TestApp {
     let gateway = api::server::gateway(Duration::from_secs(2));
-    spawn_app_with_gateway(pool, run_projectors, redis, config, gateway).await
+    spawn_app_with_gateway(pool, run_projectors, redis, config, gateway, None).await
+}
+
+/// The app with its projectors, the Kafka feed among them.
+pub async fn spawn_app_with_kafka(pool: PgPool, kafka: KafkaSettings) -> TestApp {
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let publisher = KafkaPublisher::new(kafka, pool.clone()).unwrap();
+    let gateway = api::server::gateway(Duration::from_secs(2));
+    spawn_app_with_gateway(
+        pool,
+        true,
+        own_redis(&redis_url),
+        api_config(),
+        gateway,
+        Some(Arc::new(publisher)),
+    )
+    .await
 }
 
 /// The app with the checkout process talking to `gateway`.
@@ -145,6 +163,7 @@ pub async fn spawn_app_with_gateway(
     redis: RedisConfig,
     config: ApiConfig,
     gateway: std::sync::Arc<dyn commands::payment_gateway::PaymentGateway>,
+    kafka: Option<Arc<KafkaPublisher>>,
 ) -> TestApp {
     let cancel = CancellationToken::new();
     let options = ProjectorOptions {
@@ -161,6 +180,7 @@ pub async fn spawn_app_with_gateway(
         gateway,
         search.clone(),
         &redis,
+        kafka,
     )
     .unwrap();
     let states = runtime.states();

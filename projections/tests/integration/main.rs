@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod event_log;
+mod kafka_feed;
 mod log_reader;
 mod projector_runtime;
 mod read_models;
