@@ -21,6 +21,7 @@ mod domain_log;
 mod http_commands;
 mod kafka_feed;
 mod redis_views;
+mod search;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -46,6 +47,9 @@ use bench_aggregate::{sample_metadata, sample_payload, BenchCart};
 #[derive(Debug, Parser)]
 #[command(name = "commerce-bench")]
 struct Args {
+    /// Products of the generated catalog the search is measured on.
+    #[arg(long, default_value_t = 100_000)]
+    search_products: i32,
     /// A PostgreSQL server URL without a database; `--database` is created on it
     /// afresh for every run.
     #[arg(
@@ -177,7 +181,20 @@ async fn main() -> anyhow::Result<()> {
         None => println!("Kafka feed: skipped (KAFKA_BROKERS is unset)"),
     }
     pool.close().await;
+
+    // The search index on a generated catalog, in a database of its own.
+    let pool = fresh_database(&args, &format!("{}_search", args.database)).await?;
+    search::measure(&pool, args.search_products, 2000, Rebuild).await?;
+    pool.close().await;
     Ok(())
+}
+
+struct Rebuild;
+
+impl search::AsyncRebuild for Rebuild {
+    async fn run(&self, pool: &PgPool, total: i64, projector: Projector) -> anyhow::Result<f64> {
+        rebuild(pool, total, projector).await
+    }
 }
 
 /// A name safe to splice into `CREATE DATABASE`.
