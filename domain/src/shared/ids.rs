@@ -45,6 +45,9 @@ macro_rules! uuid_id {
     };
 }
 
+// Other modules of the domain declare their own ids with it (order/ids.rs).
+pub(crate) use uuid_id;
+
 uuid_id!(
     /// A shopping cart.
     CartId

@@ -2,7 +2,7 @@
 //! deserialized), so an invalid value cannot exist.
 
 mod contact;
-mod ids;
+pub(crate) mod ids;
 mod line_item;
 mod money;
 mod payment_token;
