@@ -116,16 +116,3 @@ impl AppendHook for ClaimSku {
         Ok(())
     }
 }
-
-/// Several hooks in one transaction, in order.
-pub struct Hooks<'a>(pub Vec<&'a dyn AppendHook>);
-
-#[async_trait::async_trait]
-impl AppendHook for Hooks<'_> {
-    async fn within(&self, tx: &mut PgConnection, executed: &Executed) -> Result<(), sqlx::Error> {
-        for hook in &self.0 {
-            hook.within(tx, executed).await?;
-        }
-        Ok(())
-    }
-}

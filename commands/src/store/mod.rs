@@ -79,6 +79,19 @@ pub trait AppendHook: Send + Sync {
     async fn within(&self, tx: &mut PgConnection, executed: &Executed) -> Result<(), sqlx::Error>;
 }
 
+/// Several hooks in one transaction, in order.
+pub struct Hooks<'a>(pub Vec<&'a dyn AppendHook>);
+
+#[async_trait::async_trait]
+impl AppendHook for Hooks<'_> {
+    async fn within(&self, tx: &mut PgConnection, executed: &Executed) -> Result<(), sqlx::Error> {
+        for hook in &self.0 {
+            hook.within(tx, executed).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The events of aggregate type `A`: loading, caching, appending.
 pub struct AggregateStore<A: Aggregate> {
     pool: PgPool,

@@ -16,7 +16,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use commands::catalog::Hooks;
+use commands::store::Hooks;
 use commands::{
     execute, AggregateStore, AppendHook, CommandError, CommandMetadata, CommandOptions, Executed,
     StoreError,
