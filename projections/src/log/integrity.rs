@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::log::RecordedEvent;
+use crate::log::{Checkpoint, RecordedEvent, TransactionId};
 use crate::Error;
 
 /// The hash the first event of every stream chains from.
@@ -167,4 +167,91 @@ pub async fn verify_chains(pool: &PgPool, scope: &ChainScope) -> Result<ChainRep
         ));
     }
     Ok(report)
+}
+
+/// The whole log at a checkpoint, in one hash: what a signed digest commits to.
+///
+/// The set of events at or before a checkpoint of the gap-free reader never
+/// changes (every transaction in it has ended, and new ones are numbered above
+/// it), so the same root can be computed again at any later time. Each stream's
+/// head hash chains over every event before it; the root covers every head, the
+/// number of events and the checkpoint. An event altered, removed or slipped in at
+/// or before the checkpoint changes a head, the count or a chain link.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogRoot {
+    pub transaction_id: u64,
+    pub global_position: i64,
+    pub events: u64,
+    pub streams: u64,
+    /// sha256, hex.
+    pub root_hash: String,
+}
+
+impl LogRoot {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint::new(self.transaction_id, self.global_position)
+    }
+}
+
+/// The checkpoint the gap-free reader reaches now: the last event of the log's
+/// ended transactions, or the start of an empty log.
+pub async fn log_head(pool: &PgPool) -> Result<Checkpoint, Error> {
+    let head: Option<(TransactionId, i64)> = sqlx::query_as(
+        "SELECT transaction_id, global_position FROM events
+          WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(
+        head.map_or(Checkpoint::START, |(transaction_id, global_position)| {
+            Checkpoint {
+                transaction_id,
+                global_position,
+            }
+        }),
+    )
+}
+
+/// The root over every stream's head at `at`, reading the heads in constant memory.
+pub async fn log_root(pool: &PgPool, at: Checkpoint) -> Result<LogRoot, Error> {
+    let mut heads = sqlx::query_as::<_, (String, String, i64, i64, Vec<u8>)>(
+        "SELECT aggregate_type, aggregate_id, sequence, events, hash
+           FROM (SELECT aggregate_type, aggregate_id, sequence, hash,
+                        count(*) OVER stream AS events,
+                        row_number() OVER (stream ORDER BY sequence DESC) AS from_head
+                   FROM events
+                  WHERE (transaction_id, global_position) <= ($1, $2)
+                 WINDOW stream AS (PARTITION BY aggregate_type, aggregate_id)) AS streams
+          WHERE from_head = 1
+          ORDER BY aggregate_type COLLATE \"C\", aggregate_id COLLATE \"C\"",
+    )
+    .bind(at.transaction_id)
+    .bind(at.global_position)
+    .fetch(pool);
+    let mut hasher = Sha256::new();
+    hasher.update(b"commerce-log-root/v1");
+    let (mut streams, mut events) = (0u64, 0u64);
+    while let Some((aggregate_type, aggregate_id, sequence, count, hash)) = heads.try_next().await?
+    {
+        for text in [&aggregate_type, &aggregate_id] {
+            hasher.update((text.len() as u32).to_be_bytes());
+            hasher.update(text.as_bytes());
+        }
+        hasher.update(sequence.to_be_bytes());
+        hasher.update(count.to_be_bytes());
+        hasher.update(&hash);
+        streams += 1;
+        events += count as u64;
+    }
+    hasher.update(at.transaction_id.0.to_be_bytes());
+    hasher.update(at.global_position.to_be_bytes());
+    hasher.update(events.to_be_bytes());
+    Ok(LogRoot {
+        transaction_id: at.transaction_id.0,
+        global_position: at.global_position,
+        events,
+        streams,
+        root_hash: hex::encode(hasher.finalize()),
+    })
 }

@@ -11,7 +11,9 @@
 mod checkpoint;
 pub mod horizon;
 pub mod integrity;
+pub mod query;
 mod reader;
+pub mod replay;
 mod tail;
 mod wakeups;
 
