@@ -1,12 +1,18 @@
 //! `commerce-replay`: the analysts' and auditors' tool. It reads the log directly
-//! and never writes events.
+//! and never writes an event; `rebuild` writes read models only.
+//!
+//! One module per subcommand in [`commands`], each with its own arguments and a
+//! `run` that returns the process's exit code.
+
+mod commands;
+mod filter;
+mod json_diff;
+mod progress;
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use projections::log::integrity::{verify_chains, ChainScope};
-use projections::runtime::{parked, request_parked_retry};
 use sqlx::postgres::PgPoolOptions;
 
 #[derive(Debug, Parser)]
@@ -22,6 +28,7 @@ struct Cli {
         env = "DATABASE_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/commerce",
         hide_env_values = true,
+        hide_default_value = true,
         global = true
     )]
     database_url: String,
@@ -32,102 +39,44 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check the hash chain and sequence continuity of every stream (or some);
-    /// exits 1 and names each broken event when the log was altered.
-    Verify {
-        #[arg(long)]
-        aggregate_type: Option<String>,
-        #[arg(long, requires = "aggregate_type")]
-        aggregate_id: Option<String>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Events that park-on-failure projectors set aside.
+    Export(commands::export::ExportArgs),
+    Rebuild(commands::rebuild::RebuildArgs),
     #[command(subcommand)]
-    Parked(ParkedCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum ParkedCommand {
-    /// List parked events (unresolved ones unless --all), oldest first, as JSON lines.
-    List {
-        /// Only this projector's.
-        #[arg(long)]
-        projector: Option<String>,
-        /// Include events that a retry has since applied.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Ask the projector's active instance, wherever it runs, to retry its
-    /// unresolved parked events.
-    Retry { projector: String },
+    Parked(commands::parked::ParkedCommand),
+    State(commands::state::StateArgs),
+    History(commands::history::HistoryArgs),
+    Diff(commands::diff::DiffArgs),
+    Verify(commands::verify::VerifyArgs),
+    Digest(commands::digest::DigestArgs),
+    Keygen(commands::digest::KeygenArgs),
+    Stats(commands::stats::StatsArgs),
+    Tail(commands::tail::TailArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Command::Keygen(args) = &cli.command {
+        // Needs no database.
+        return commands::digest::keygen(args);
+    }
     let pool = PgPoolOptions::new()
-        .max_connections(2)
+        .max_connections(3)
         .connect(&cli.database_url)
         .await
         .context("failed to connect to the event store")?;
     match cli.command {
-        Command::Verify {
-            aggregate_type,
-            aggregate_id,
-            json,
-        } => {
-            let scope = ChainScope {
-                aggregate_type,
-                aggregate_id,
-            };
-            let report = verify_chains(&pool, &scope)
-                .await
-                .context("failed to read the log")?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                for broken in &report.broken {
-                    println!(
-                        "BROKEN position {} {}/{} sequence {} ({}, event {}): {}",
-                        broken.global_position,
-                        broken.aggregate_type,
-                        broken.aggregate_id,
-                        broken.sequence,
-                        broken.event_type,
-                        broken.event_id,
-                        serde_json::to_string(&broken.problem)?,
-                    );
-                }
-                println!(
-                    "{} streams, {} events checked: {}",
-                    report.streams,
-                    report.events,
-                    if report.is_intact() {
-                        "intact".to_owned()
-                    } else {
-                        format!("{} broken", report.broken.len())
-                    }
-                );
-            }
-            Ok(if report.is_intact() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
-        Command::Parked(ParkedCommand::List { projector, all }) => {
-            for event in parked::list(&pool, projector.as_deref(), all).await? {
-                println!("{}", serde_json::to_string(&event)?);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Parked(ParkedCommand::Retry { projector }) => {
-            request_parked_retry(&pool, &projector).await?;
-            println!("asked the active instance of {projector} to retry its parked events");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Export(args) => commands::export::run(&pool, args).await,
+        Command::Rebuild(args) => commands::rebuild::run(&pool, args).await,
+        Command::Parked(command) => commands::parked::run(&pool, command).await,
+        Command::State(args) => commands::state::run(&pool, args).await,
+        Command::History(args) => commands::history::run(&pool, args).await,
+        Command::Diff(args) => commands::diff::run(&pool, args).await,
+        Command::Verify(args) => commands::verify::run(&pool, args).await,
+        Command::Digest(args) => commands::digest::run(&pool, args).await,
+        Command::Keygen(args) => commands::digest::keygen(&args),
+        Command::Stats(args) => commands::stats::run(&pool, args).await,
+        Command::Tail(args) => commands::tail::run(&pool, args).await,
     }
 }
 
@@ -138,5 +87,17 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_help() {
+        let cli = super::Cli::command();
+        for sub in cli.get_subcommands() {
+            assert!(
+                sub.get_about().is_some(),
+                "{} has no help text",
+                sub.get_name()
+            );
+        }
     }
 }

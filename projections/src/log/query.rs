@@ -224,6 +224,22 @@ pub async fn stream_history<'e>(
     .await?)
 }
 
+/// The events at `positions`, whole and in reader order: for a live reader that
+/// filtered a batch and wants the matching events with their hashes.
+pub async fn by_positions<'e>(
+    executor: impl PgExecutor<'e>,
+    positions: &[i64],
+) -> Result<Vec<HashedEvent>, Error> {
+    Ok(sqlx::query_as::<_, HashedEvent>(&format!(
+        "SELECT {COLUMNS} FROM events
+          WHERE global_position = ANY($1)
+          ORDER BY transaction_id, global_position"
+    ))
+    .bind(positions)
+    .fetch_all(executor)
+    .await?)
+}
+
 /// The JSON form of an event for people and their tools: every column, payload
 /// and metadata as the JSON they are (byte for byte), the hash in hex.
 impl Serialize for HashedEvent {
