@@ -80,6 +80,24 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
 }
 
+/// How long a one-shot reading waits for transactions older than it to end.
+const HORIZON_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits until everything committed before now is readable in log order; warns
+/// when an old transaction keeps part of it back (it is read next time).
+async fn settle_horizon(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let settled = projections::log::horizon::wait_for_horizon(pool, HORIZON_WAIT)
+        .await
+        .context("failed to read the log's horizon")?;
+    if !settled {
+        eprintln!(
+            "warning: a transaction older than this run is still open somewhere in the \
+             PostgreSQL cluster; events it writes come after this reading"
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;

@@ -27,3 +27,37 @@ pub async fn ensure_cluster_ahead_of_log<'e>(executor: impl PgExecutor<'e>) -> R
         _ => Ok(()),
     }
 }
+
+/// How often [`wait_for_horizon`] looks again.
+const HORIZON_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Waits (up to `timeout`) until every transaction that was running when it was
+/// called has ended, so that the gap-free reader sees everything committed before
+/// the call. One-shot readers (an export, a digest "as of now") call it first:
+/// any transaction anywhere in the cluster, even in another database, holds the
+/// reader's horizon back while it runs. `false` when the timeout passed first;
+/// the reader then sees the log as of the oldest transaction still open.
+pub async fn wait_for_horizon(
+    pool: &sqlx::PgPool,
+    timeout: std::time::Duration,
+) -> Result<bool, Error> {
+    let started: TransactionId =
+        sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())")
+            .fetch_one(pool)
+            .await?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let passed: bool =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1")
+                .bind(started)
+                .fetch_one(pool)
+                .await?;
+        if passed {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(HORIZON_POLL).await;
+    }
+}

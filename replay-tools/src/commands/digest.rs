@@ -112,9 +112,12 @@ pub async fn run(pool: &PgPool, args: DigestArgs) -> anyhow::Result<ExitCode> {
     let key = read_signing_key(&args.signing_key)?;
     let at = match args.at {
         Some(at) => at,
-        None => log_head(pool)
-            .await
-            .context("failed to read the log's head")?,
+        None => {
+            crate::settle_horizon(pool).await?;
+            log_head(pool)
+                .await
+                .context("failed to read the log's head")?
+        }
     };
     let root = log_root(pool, at).await.context("failed to read the log")?;
     let digest = SignedDigest::sign(root, &key, Utc::now());

@@ -60,6 +60,7 @@ pub async fn run(pool: &PgPool, args: ExportArgs) -> anyhow::Result<ExitCode> {
         Box::new(BufWriter::with_capacity(1 << 16, file))
     };
     let mut writer = EventWriter::new(args.format, out)?;
+    crate::settle_horizon(pool).await?;
     let query = LogQuery::new(&args.filter.to_filter(), Checkpoint::START, None)?;
     let bar = events_bar(None, "exporting");
     let mut rows = query.fetch(pool);
