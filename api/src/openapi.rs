@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{commands, health, metrics, queries, webhooks};
+use crate::routes::{audit, commands, health, metrics, queries, webhooks};
 
 /// Money on the wire: integer minor units and an ISO 4217 code; never a float.
 #[derive(ToSchema)]
@@ -46,13 +46,17 @@ pub struct AddressSchema {
         queries::inventory::get, queries::inventory::list, queries::payments::list,
         queries::products::get, queries::products::list,
         queries::search::search, queries::search::suggest,
+        audit::events, audit::live::follow, audit::stream, audit::verify,
         health::live, health::ready, metrics::metrics,
         webhooks::payments,
     ),
-    components(schemas(crate::error::Problem, MoneySchema, AddressSchema)),
+    components(schemas(crate::error::Problem, MoneySchema, AddressSchema,
+        audit::AuditEventSchema, audit::AuditPageSchema, audit::StreamHistorySchema,
+        audit::BrokenEventSchema, audit::VerdictSchema)),
     modifiers(&BearerAuth),
     tags((name = "commands", description = "Change something: answered with the aggregate's id, version and a consistency token"),
          (name = "queries", description = "Read a read model; send `X-Consistency-Token` to read your own writes"),
+         (name = "audit", description = "Auditors and analysts: the event log with its metadata, a stream's past state, the hash-chain check, the log live"),
          (name = "operations", description = "Health and metrics for orchestrators"),
          (name = "webhooks", description = "Signed callbacks from the payment gateway")),
 )]

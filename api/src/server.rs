@@ -216,6 +216,9 @@ pub fn app_state(
                 .context("DEFAULT_CURRENCY is not an ISO 4217 code")?,
             webhook_secret: config.payment_webhook_secret.clone(),
         },
+        wakeups,
+        // Never fires unless the caller gives the server's own with `with_shutdown`.
+        shutdown: CancellationToken::new(),
     })
 }
 
@@ -260,7 +263,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         states,
         Some(search),
         &config.api,
-    )?;
+    )?
+    .with_shutdown(cancel.clone());
     tokio::spawn(sweep_idempotency_records(pool.clone(), cancel.clone()));
     let listener = TcpListener::bind(config.bind_addr)
         .await

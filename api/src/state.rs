@@ -17,6 +17,7 @@ use projections::log::LogWakeups;
 use projections::redis_views::HotViews;
 use projections::runtime::ProjectorStates;
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Authenticator, CartTokens};
 use crate::rate_limit::RateLimiter;
@@ -39,6 +40,19 @@ pub struct AppState {
     /// The product search index (`None` where this process keeps none).
     pub search: Option<Arc<projections::search::SearchIndex>>,
     pub settings: Settings,
+    /// Wakes the readers that follow the log live (the auditors' event stream) as
+    /// soon as something is appended.
+    pub wakeups: LogWakeups,
+    /// Fires when the server shuts down: long-lived answers (event streams) end
+    /// on it, or the graceful shutdown would wait for them forever.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// The same state, with long-lived answers ending when `shutdown` fires.
+    pub fn with_shutdown(self, shutdown: CancellationToken) -> Self {
+        AppState { shutdown, ..self }
+    }
 }
 
 /// The command side: one store per aggregate type.

@@ -1,5 +1,6 @@
 //! The router: every route of the API, and the layers all of them share.
 
+pub mod audit;
 pub mod commands;
 pub mod health;
 pub mod metrics;
@@ -77,9 +78,15 @@ pub fn router(state: AppState) -> Router {
         .route("/queries/products/search", get(queries::search::search))
         .route("/queries/products/suggest", get(queries::search::suggest))
         .route("/queries/products/{id}", get(queries::products::get));
+    let audit = Router::new()
+        .route("/audit/events", get(audit::events))
+        .route("/audit/events/stream", get(audit::live::follow))
+        .route("/audit/streams/{type}/{id}", get(audit::stream))
+        .route("/audit/verify", get(audit::verify));
     Router::new()
         .merge(commands)
         .merge(queries)
+        .merge(audit)
         .route("/webhooks/payments", post(webhooks::payments))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(|| async { axum::response::Html(DOCS_PAGE) }))

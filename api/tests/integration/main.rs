@@ -2,6 +2,7 @@
 //! against a fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod bad_input;
 mod binary;
 mod checkout_process;

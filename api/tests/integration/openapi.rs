@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use crate::fixtures::{admin, stocked};
 use crate::support::{reply, spawn_app, Caller, TestApp};
 
-/// The commands and queries of the router (`api/src/routes/mod.rs`), as served.
+/// The commands, queries and audit routes of the router (`api/src/routes/mod.rs`), as served.
 const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/commands/products"),
     ("post", "/commands/products/{id}/update"),
@@ -42,6 +42,10 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/queries/products/{id}"),
     ("get", "/queries/products/search"),
     ("get", "/queries/products/suggest"),
+    ("get", "/audit/events"),
+    ("get", "/audit/events/stream"),
+    ("get", "/audit/streams/{type}/{id}"),
+    ("get", "/audit/verify"),
 ];
 
 /// The operators' routes of the router.

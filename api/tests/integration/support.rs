@@ -187,7 +187,9 @@ pub async fn spawn_app_with_gateway(
     if run_projectors {
         runtime.start(cancel.clone()).await.unwrap();
     }
-    let state = app_state(pool.clone(), wakeups, &redis, states, Some(search), &config).unwrap();
+    let state = app_state(pool.clone(), wakeups, &redis, states, Some(search), &config)
+        .unwrap()
+        .with_shutdown(cancel.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = cancel.clone();
