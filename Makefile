@@ -10,6 +10,10 @@ SERVICES = services="$$(scripts/services.sh)" && eval "$$services"
 SERVICES_WITH_KAFKA = services="$$(scripts/services.sh kafka)" && eval "$$services" \
 	&& trap 'scripts/services.sh stop' EXIT
 
+# The same, plus what only the tests use (DuckDB's Python package).
+SERVICES_FOR_TESTS = services="$$(scripts/services.sh test)" && eval "$$services" \
+	&& trap 'scripts/services.sh stop' EXIT
+
 .PHONY: run test bench ci services
 
 ## Migrate, start the projectors and serve the API on 127.0.0.1:8080.
@@ -22,7 +26,7 @@ run:
 
 ## Every test of the workspace, each against a fresh database of its own.
 test:
-	@$(SERVICES_WITH_KAFKA); \
+	@$(SERVICES_FOR_TESTS); \
 	export DATABASE_URL="$${DATABASE_URL:-$$DATABASE_SERVER/postgres}"; \
 	cargo test --workspace
 

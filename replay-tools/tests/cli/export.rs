@@ -255,3 +255,51 @@ async fn bad_filters_are_refused_before_anything_is_written(pool: PgPool) {
     assert!(String::from_utf8_lossy(&output.stderr).contains("RFC 3339"));
     assert!(!path.exists());
 }
+
+/// DuckDB's Python package, as `make test` provides it (scripts/services.sh test).
+fn duckdb_pythonpath() -> String {
+    std::env::var("DUCKDB_PYTHONPATH").unwrap_or_else(|_| {
+        panic!("DUCKDB_PYTHONPATH is unset: run the tests with `make test`, which fetches DuckDB's Python package")
+    })
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn duckdb_reads_the_parquet_export_with_typed_columns(pool: PgPool) {
+    let written = product_log(&pool, 10, 2).await;
+    let (_dir, path) = export(&pool, "parquet", &[]);
+    let script = r#"
+import json, sys, duckdb
+path = sys.argv[1]
+types = {name: kind for name, kind, *_ in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
+rows = duckdb.sql(f"""
+    SELECT global_position, event_id, epoch_us(recorded_at), payload
+      FROM read_parquet('{path}')""").fetchall()
+prices = duckdb.sql(f"""
+    SELECT sum((payload::JSON ->> '$.ProductPriceChanged.new_price.amount')::BIGINT)
+      FROM read_parquet('{path}') WHERE event_type = 'ProductPriceChanged'""").fetchone()[0]
+print(json.dumps({"types": types, "rows": rows, "prices": prices}))
+"#;
+    let output = std::process::Command::new("python3")
+        .args(["-c", script, path.to_str().unwrap()])
+        .env("PYTHONPATH", duckdb_pythonpath())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let types = &read["types"];
+    assert_eq!(types["global_position"], "BIGINT");
+    assert_eq!(types["transaction_id"], "UBIGINT");
+    assert_eq!(types["recorded_at"], "TIMESTAMP WITH TIME ZONE");
+    assert_eq!(types["event_id"], "VARCHAR");
+    assert_eq!(types["payload"], "VARCHAR");
+    assert_eq!(types["hash"], "BLOB");
+    let rows: Vec<(i64, String, i64, String)> =
+        serde_json::from_value(read["rows"].clone()).unwrap();
+    assert_eq!(rows, expected(&written));
+    // Ten products, each changed to 1010 then 1020.
+    assert_eq!(read["prices"], 10 * (1010 + 1020));
+}
