@@ -50,6 +50,9 @@ impl HashedEvent {
     }
 }
 
+/// How often [`verify_chains_reporting`] reports progress, in events.
+pub const PROGRESS_EVERY: u64 = 10_000;
+
 /// Which streams to check; `None` means all.
 #[derive(Debug, Clone, Default)]
 pub struct ChainScope {
@@ -98,6 +101,16 @@ impl ChainReport {
 /// Reads every event in scope, stream by stream, in constant memory, and checks
 /// each against its predecessor.
 pub async fn verify_chains(pool: &PgPool, scope: &ChainScope) -> Result<ChainReport, Error> {
+    verify_chains_reporting(pool, scope, |_| {}).await
+}
+
+/// [`verify_chains`], telling `progress` how many events it has checked every
+/// [`PROGRESS_EVERY`] events: a long check shows it is moving.
+pub async fn verify_chains_reporting(
+    pool: &PgPool,
+    scope: &ChainScope,
+    mut progress: impl FnMut(u64),
+) -> Result<ChainReport, Error> {
     let mut rows = sqlx::query_as::<_, HashedEvent>(
         "SELECT global_position, transaction_id, event_id, aggregate_type, aggregate_id,
                 sequence, event_type, event_version, payload::text AS payload,
@@ -118,6 +131,9 @@ pub async fn verify_chains(pool: &PgPool, scope: &ChainScope) -> Result<ChainRep
         let computed_with = |previous: &[u8]| hashed.expected_hash(previous);
         let HashedEvent { event, hash } = &hashed;
         report.events += 1;
+        if report.events % PROGRESS_EVERY == 0 {
+            progress(report.events);
+        }
         let predecessor = match &previous {
             Some((t, i, sequence, hash))
                 if *t == event.aggregate_type && *i == event.aggregate_id =>

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use projections::log::integrity::{log_root, verify_chains, ChainReport, ChainScope};
+use projections::log::integrity::{log_root, verify_chains_reporting, ChainReport, ChainScope};
 use sqlx::PgPool;
 
 use super::digest::{read_public_key, SignedDigest};
+use crate::progress::events_bar;
 
 /// Check the hash chain and sequence continuity of every stream (or some); exits 1
 /// and names each broken event when the log was altered. With --digest, also
@@ -38,9 +39,11 @@ pub async fn run(pool: &PgPool, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         aggregate_type: args.aggregate_type,
         aggregate_id: args.aggregate_id,
     };
-    let report = verify_chains(pool, &scope)
+    let bar = events_bar(None, "verifying");
+    let report = verify_chains_reporting(pool, &scope, |checked| bar.set_position(checked))
         .await
         .context("failed to read the log")?;
+    bar.finish_and_clear();
     let digest_finding = match (&args.digest, &args.public_key) {
         (Some(path), Some(key)) => Some(check_digest(pool, path, key).await?),
         _ => None,
