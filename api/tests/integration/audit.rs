@@ -622,3 +622,24 @@ async fn the_live_stream_sends_new_matching_events_with_resumable_ids(pool: PgPo
     assert!(stream.next().await.is_none());
     assert!(resumed.next().await.is_none());
 }
+
+/// An open stream borrows a connection only to read: more streams than the pool
+/// has connections still leave the API able to answer, and each still follows.
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn idle_streams_hold_no_database_connection(pool: PgPool) {
+    let app = spawn_app(pool.clone(), false).await;
+    let connections = pool.options().get_max_connections() as usize;
+    let mut streams = Vec::new();
+    for _ in 0..connections * 3 {
+        streams.push(EventStream::open(&app, "/audit/events/stream?actor=zed", None).await);
+    }
+    let page = audit(&app, "/audit/events").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    let position = append(&pool, ("Cart", "c9"), "ItemAdded", "zed", "k9").await;
+    for stream in &mut streams {
+        let event = stream.next().await.unwrap();
+        let data: Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(data["global_position"], position);
+    }
+}
