@@ -10,7 +10,6 @@ use commands::event_store::writer_options;
 use projections::kafka::KafkaPublisher;
 use projections::log::horizon::ensure_cluster_ahead_of_log;
 use projections::log::LogWakeups;
-use projections::read_models::event_counts::EventCountsProjection;
 use projections::redis_views::{HotViews, RedisViewsSink};
 use projections::runtime::{
     OnFailure, Projector, ProjectorOptions, ProjectorRuntime, ProjectorStates, RunningProjectors,
@@ -78,15 +77,7 @@ pub fn projectors(
     redis: &RedisConfig,
     kafka: Option<Arc<KafkaPublisher>>,
 ) -> anyhow::Result<ProjectorRuntime> {
-    use projections::read_models::{carts, inventory, orders, payments, products};
-    let read_models: [Arc<dyn projections::runtime::PostgresProjection>; 6] = [
-        Arc::new(EventCountsProjection),
-        Arc::new(products::ProductsProjection::new()),
-        Arc::new(inventory::InventoryProjection::new()),
-        Arc::new(carts::CartsProjection::new()),
-        Arc::new(orders::OrdersProjection::new()),
-        Arc::new(payments::PaymentsProjection::new()),
-    ];
+    let read_models = projections::read_models::postgres_projections();
     let pool_for_search = pool.clone();
     // The checkout process writes through stores of its own, like another
     // process would: their caches stay apart from the API's.

@@ -18,6 +18,6 @@ mod tail;
 mod wakeups;
 
 pub use checkpoint::{Checkpoint, TransactionId};
-pub use reader::{read_batch, RecordedEvent};
+pub use reader::{read_batch, read_batch_until, RecordedEvent};
 pub use tail::LogTail;
 pub use wakeups::{LogWakeups, WakeupReceiver, EVENTS_CHANNEL};

@@ -43,6 +43,22 @@ impl RecordedEvent {
     }
 }
 
+/// The columns and table every batch reads; the conditions follow.
+macro_rules! batch_query {
+    ($($condition:literal),*) => {
+        concat!(
+            "SELECT global_position, transaction_id, event_id, aggregate_type, aggregate_id,
+                    sequence, event_type, event_version, payload::text AS payload,
+                    metadata::text AS metadata, recorded_at
+               FROM events
+              WHERE (transaction_id, global_position) > ($1, $2)
+                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+            $($condition,)*
+            " ORDER BY transaction_id, global_position LIMIT $3"
+        )
+    };
+}
+
 /// Up to `limit` events after `after`, in reader order, from transactions that have
 /// all ended. An empty answer means "nothing more yet", never "the end".
 pub async fn read_batch<'e>(
@@ -50,19 +66,34 @@ pub async fn read_batch<'e>(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<RecordedEvent>, Error> {
-    let events = sqlx::query_as::<_, RecordedEvent>(
-        "SELECT global_position, transaction_id, event_id, aggregate_type, aggregate_id,
-                sequence, event_type, event_version, payload::text AS payload,
-                metadata::text AS metadata, recorded_at
-           FROM events
-          WHERE (transaction_id, global_position) > ($1, $2)
-            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ORDER BY transaction_id, global_position
-          LIMIT $3",
-    )
+    let events = sqlx::query_as::<_, RecordedEvent>(batch_query!())
+        .bind(after.transaction_id)
+        .bind(after.global_position)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    Ok(events)
+}
+
+/// Like [`read_batch`], but never past `until`: a reader that must stop exactly
+/// where another one stands (a read model rebuilt beside the live one catches up
+/// with the live projector's checkpoint, not with the head of the log). Events
+/// at or before a checkpoint some reader reached are all committed, so the
+/// answer is empty only once `until` is reached.
+pub async fn read_batch_until<'e>(
+    executor: impl PgExecutor<'e>,
+    after: Checkpoint,
+    until: Checkpoint,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, Error> {
+    let events = sqlx::query_as::<_, RecordedEvent>(batch_query!(
+        " AND (transaction_id, global_position) <= ($4, $5)"
+    ))
     .bind(after.transaction_id)
     .bind(after.global_position)
     .bind(limit)
+    .bind(until.transaction_id)
+    .bind(until.global_position)
     .fetch_all(executor)
     .await?;
     Ok(events)

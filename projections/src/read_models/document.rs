@@ -32,7 +32,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -284,6 +284,8 @@ impl<'a> Rows<'a> {
 
 /// The [`PostgresProjection`] of any [`View`].
 pub struct DocumentProjection<V> {
+    /// `V::TABLE`, unless the projection was built [`on_table`](Self::on_table).
+    table: String,
     select_sql: String,
     upsert_sql: String,
     reset_sql: String,
@@ -305,7 +307,13 @@ impl<V: View> Default for DocumentProjection<V> {
 
 impl<V: View> DocumentProjection<V> {
     pub fn new() -> Self {
-        let (table, key) = (V::TABLE, V::KEY_COLUMN);
+        Self::on_table(V::TABLE)
+    }
+
+    /// The same read model written to `table`, a copy of `V::TABLE`'s shape: a
+    /// rebuild fills one beside the live table and swaps it in.
+    pub fn on_table(table: &str) -> Self {
+        let key = V::KEY_COLUMN;
         // The document only when the caller does not remember the row's position.
         let select_sql = format!(
             "SELECT wanted.key, row.position,
@@ -342,6 +350,7 @@ impl<V: View> DocumentProjection<V> {
             key_type = V::KEY_KIND.sql_type(),
         );
         DocumentProjection {
+            table: table.to_owned(),
             select_sql,
             upsert_sql,
             reset_sql: format!("TRUNCATE {table}"),
@@ -447,6 +456,14 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
         sqlx::query(&self.reset_sql).execute(tx).await?;
         self.recent().clear();
         Ok(())
+    }
+
+    fn tables(&self) -> Vec<String> {
+        vec![self.table.clone()]
+    }
+
+    fn writing_to(&self, shadow: &dyn Fn(&str) -> String) -> Option<Arc<dyn PostgresProjection>> {
+        Some(Arc::new(Self::on_table(&shadow(&self.table))))
     }
 }
 
@@ -773,5 +790,26 @@ mod tests {
             .select_sql
             .contains("JOIN read_tallies AS row ON row.tally_id = wanted.key::uuid"));
         assert_eq!(projection.reset_sql, "TRUNCATE read_tallies");
+    }
+
+    #[test]
+    fn a_projection_writing_to_a_shadow_table_names_only_that_table() {
+        let live = DocumentProjection::<Tally>::new();
+        assert_eq!(live.tables(), ["read_tallies"]);
+        let shadow = live
+            .writing_to(&|table| format!("{table}__rebuild"))
+            .unwrap();
+        assert_eq!(shadow.name(), "tallies", "the live projector's name");
+        assert_eq!(shadow.tables(), ["read_tallies__rebuild"]);
+
+        let projection = DocumentProjection::<Tally>::on_table("read_tallies__rebuild");
+        for sql in [
+            &projection.select_sql,
+            &projection.upsert_sql,
+            &projection.reset_sql,
+        ] {
+            assert!(sql.contains("read_tallies__rebuild"), "{sql}");
+            assert!(!sql.contains("read_tallies "), "{sql}");
+        }
     }
 }

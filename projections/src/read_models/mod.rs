@@ -18,6 +18,24 @@ pub mod view_types;
 
 pub use pagination::Page;
 
+use std::sync::Arc;
+
+use crate::runtime::PostgresProjection;
+
+/// Every PostgreSQL read model's projection, in the order a process starts them:
+/// the one list that the API's projectors and `commerce-replay rebuild` share, so
+/// a new read model is run and rebuildable as soon as it is added here.
+pub fn postgres_projections() -> Vec<Arc<dyn PostgresProjection>> {
+    vec![
+        Arc::new(event_counts::EventCountsProjection),
+        Arc::new(products::ProductsProjection::new()),
+        Arc::new(inventory::InventoryProjection::new()),
+        Arc::new(carts::CartsProjection::new()),
+        Arc::new(orders::OrdersProjection::new()),
+        Arc::new(payments::PaymentsProjection::new()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use utoipa::OpenApi;

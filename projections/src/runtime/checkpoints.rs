@@ -51,6 +51,26 @@ pub(crate) async fn load(pool: &PgPool, projector: &str) -> Result<CheckpointSta
     })
 }
 
+/// Where `projector` stands, its row locked until `tx` ends: its runner cannot
+/// move it meanwhile, since every batch it applies ends by updating the row.
+pub(crate) async fn lock_position(
+    tx: &mut PgConnection,
+    projector: &str,
+) -> Result<Checkpoint, Error> {
+    let (transaction_id, global_position): (TransactionId, i64) = sqlx::query_as(
+        "SELECT transaction_id, global_position FROM projector_checkpoints
+          WHERE projector = $1 FOR UPDATE",
+    )
+    .bind(projector)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::UnknownProjector(projector.to_owned()))?;
+    Ok(Checkpoint {
+        transaction_id,
+        global_position,
+    })
+}
+
 /// Moves the checkpoint from `expected` to `to`, only if it still stands at
 /// `expected`: a second instance that somehow runs cannot apply a batch twice.
 pub(crate) async fn advance<'e>(

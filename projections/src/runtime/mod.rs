@@ -12,11 +12,13 @@
 //!   slow) and by a statement timeout.
 
 mod checkpoints;
+mod follow;
 mod lag;
 mod lock;
 pub mod parked;
 mod projector;
 mod runner;
+pub mod shadow;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -27,8 +29,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use checkpoints::{request_parked_retry, request_rebuild};
+pub use follow::{request_and_follow_rebuild, FollowOptions, FollowedRebuild};
 pub use lag::{projector_lags, ProjectorLag};
 pub use projector::{OnFailure, PostgresProjection, Projector, SideEffectSink};
+pub use shadow::{rebuild_beside, RebuildOptions, RebuildProgress, RebuildReport};
 
 use crate::log::horizon::ensure_cluster_ahead_of_log;
 use crate::log::LogWakeups;

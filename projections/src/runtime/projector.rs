@@ -25,6 +25,22 @@ pub trait PostgresProjection: Send + Sync {
     /// Empties the read model, in the transaction that moves the checkpoint back
     /// to the start of the log.
     async fn reset(&self, tx: &mut PgConnection) -> Result<(), Error>;
+
+    /// The tables this projection writes: what a rebuild beside the live read
+    /// model copies, fills and swaps in. Empty for a projection that cannot say.
+    fn tables(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// This projection writing to `shadow(table)` instead of each of its
+    /// [`tables`](Self::tables), under the same name: a rebuild fills those
+    /// tables while the live projector keeps serving the live ones (see
+    /// [`rebuild_beside`](super::rebuild_beside)). `None`: it cannot be rebuilt
+    /// beside, only from zero in place.
+    fn writing_to(&self, shadow: &dyn Fn(&str) -> String) -> Option<Arc<dyn PostgresProjection>> {
+        let _ = shadow;
+        None
+    }
 }
 
 /// A sink outside PostgreSQL (Redis, a search index, Kafka). Delivery is at least
