@@ -815,3 +815,12 @@ async fn a_sink_rebuilt_by_its_active_instance_is_followed_to_the_head(
     cancel.cancel();
     running.join().await;
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_read_model_whose_projector_never_ran_is_not_rebuilt(pool: PgPool) {
+    let output = replay(&pool, &["rebuild", "orders"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("orders has never run"), "{stderr}");
+    assert_eq!(leftovers(&pool).await, Vec::<String>::new());
+}

@@ -153,8 +153,16 @@ pub async fn rebuild_beside(
             )))
         }
     };
-    // Fails on a projector without a row: one that never ran has nothing to swap.
-    checkpoints::load(pool, &projector).await?;
+    match checkpoints::load(pool, &projector).await {
+        Ok(_) => {}
+        Err(Error::UnknownProjector(_)) => {
+            return Err(Error::Rejected(format!(
+                "{projector} has never run against this database (it has no checkpoint row): \
+                 there is no live read model to rebuild beside; starting its projector builds it from zero"
+            )))
+        }
+        Err(error) => return Err(error),
+    }
     let started = Instant::now();
     let mut live = Vec::with_capacity(tables.len());
     for table in &tables {
