@@ -98,7 +98,7 @@ pub const COLUMNS: [&str; 12] = [
 /// A writer of one format, fed one event at a time.
 pub enum EventWriter {
     Ndjson(Box<dyn Write + Send>),
-    Csv(csv::Writer<Box<dyn Write + Send>>),
+    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
     Parquet(Box<ParquetEvents>),
 }
 
@@ -109,7 +109,7 @@ impl EventWriter {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
                 csv.write_record(COLUMNS)?;
-                EventWriter::Csv(csv)
+                EventWriter::Csv(Box::new(csv))
             }
             Format::Parquet => EventWriter::Parquet(Box::new(ParquetEvents::new(out)?)),
         })

@@ -4,6 +4,7 @@
 
 mod digest;
 mod export;
+mod rebuild;
 mod state;
 mod stats_and_tail;
 mod support;

@@ -57,7 +57,7 @@ pub async fn append(
     aggregate_type: &str,
     aggregate_id: &str,
     sequence: i64,
-    event: &(impl DomainEvent + serde::Serialize),
+    event: &impl DomainEvent,
     actor: &str,
     correlation_id: Uuid,
 ) -> Written {

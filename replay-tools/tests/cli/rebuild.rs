@@ -1,11 +1,10 @@
 //! `commerce-replay rebuild` against a real PostgreSQL: a read model rebuilt
 //! beside the live one while events are written and its live projector runs,
 //! then swapped in without stopping that projector.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -272,26 +271,14 @@ async fn wait_for_head(pool: &PgPool, projector: &str) {
     .await;
 }
 
-fn database_url(pool: &PgPool) -> String {
-    let server = std::env::var("DATABASE_URL").unwrap();
-    format!(
-        "{}/{}",
-        &server[..server.rfind('/').unwrap()],
-        pool.connect_options().get_database().unwrap()
-    )
-}
-
 /// Runs `commerce-replay` on the test's database, off the runtime's threads so
 /// the live projectors and writers of the test go on meanwhile.
 async fn replay(pool: &PgPool, args: &[&str]) -> Output {
-    let url = database_url(pool);
+    let pool = pool.clone();
     let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_commerce-replay"))
-            .args(&args)
-            .args(["--database-url", &url])
-            .output()
-            .unwrap()
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::support::replay(&pool, &args)
     })
     .await
     .unwrap()
