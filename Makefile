@@ -34,6 +34,7 @@ test:
 bench:
 	@$(SERVICES_WITH_KAFKA); \
 	server="$${DATABASE_SERVER:-$${DATABASE_URL%/*}}"; \
+	cargo build --release -p replay-tools -p benches; \
 	cargo run --release -p benches --bin commerce-bench -- --server-url "$$server" $(BENCH_ARGS)
 
 ## What CI runs.

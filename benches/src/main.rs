@@ -13,6 +13,9 @@
 //! - rebuild: the event_counts projector applying the whole log from zero, and the
 //!   carts read model and the Redis hot views rebuilt from a log of real cart
 //!   events in a database of its own.
+//! - `commerce-replay` (the release binary, as a child process): export in each
+//!   format and the hash-chain check against the same COPY, and `rebuild` beside
+//!   the live read model.
 //! - Kafka, when KAFKA_BROKERS names a broker (`make bench` starts one): the feed
 //!   publishing that cart log from zero, every message acknowledged.
 
@@ -21,6 +24,7 @@ mod domain_log;
 mod http_commands;
 mod kafka_feed;
 mod redis_views;
+mod replay_cli;
 mod search;
 
 use std::str::FromStr;
@@ -79,6 +83,10 @@ struct Args {
     /// this size; projectors use smaller ones to keep transactions short).
     #[arg(long, default_value_t = 5000)]
     batch: i64,
+    /// The `commerce-replay` binary measured on the same log; by default the one
+    /// built beside this binary.
+    #[arg(long)]
+    replay_bin: Option<std::path::PathBuf>,
     /// A Kafka broker for the feed's figure; skipped when unset.
     #[arg(long, env = "KAFKA_BROKERS")]
     kafka_brokers: Option<String>,
@@ -145,6 +153,35 @@ async fn main() -> anyhow::Result<()> {
         "{:<44} {:>12.0}",
         "rebuild: event_counts from zero (events/s)", counts
     );
+    let replay_bin = match &args.replay_bin {
+        Some(path) => path.clone(),
+        None => replay_cli::default_binary()?,
+    };
+    let url = format!(
+        "{}/{}",
+        args.server_url.trim_end_matches('/'),
+        args.database
+    );
+    for format in ["ndjson", "csv", "parquet"] {
+        let export = replay_cli::rate(
+            &replay_bin,
+            &url,
+            &["export", "--format", format, "--output", "/dev/null"],
+            total,
+        )?;
+        row(
+            &format!("export {format} (commerce-replay) vs COPY"),
+            export,
+            copy,
+        );
+    }
+    let verify = replay_cli::rate(&replay_bin, &url, &["verify"], total)?;
+    row("verify hash chains (commerce-replay) vs COPY", verify, copy);
+    println!(
+        "{:<44} {:>12.0}",
+        "rebuild beside live: event_counts (/s)",
+        replay_cli::rebuild(&replay_bin, &url, "event_counts")?
+    );
     pool.close().await;
 
     // Read models from real domain events, alone in a log of their own.
@@ -162,6 +199,19 @@ async fn main() -> anyhow::Result<()> {
         "{:<44} {:>12.0}",
         format!("rebuild: carts read model, {events} events (/s)"),
         carts
+    );
+    println!(
+        "{:<44} {:>12.0}",
+        format!("rebuild beside live: carts, {events} events (/s)"),
+        replay_cli::rebuild(
+            &replay_bin,
+            &format!(
+                "{}/{}_carts",
+                args.server_url.trim_end_matches('/'),
+                args.database
+            ),
+            "carts"
+        )?
     );
     let hot = redis_views::rebuild(&pool, &args.redis_url, events as i64).await?;
     println!(
