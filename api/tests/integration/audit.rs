@@ -330,8 +330,17 @@ async fn pages_visit_every_event_once_in_order_while_events_are_appended(pool: P
             taken_from_cursor = 0;
             continue;
         }
-        // No next page for now: the next request repeats this one's cursor.
-        taken_from_cursor = items.len();
+        // No next page for now: the next request starts where this one ended.
+        let resume = page.body["resume_cursor"].as_str().unwrap().to_owned();
+        if items.is_empty() {
+            assert_eq!(
+                Some(&resume),
+                cursor.as_ref(),
+                "{path}: an empty page resumes where it began"
+            );
+        }
+        cursor = Some(resume);
+        taken_from_cursor = 0;
         if let Some(late) = late.take() {
             // The reader stands where the open transaction holds it back. Let
             // events with higher positions commit first, then the late one.

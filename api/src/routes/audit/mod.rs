@@ -139,10 +139,13 @@ struct EventPage {
     items: Vec<HashedEvent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
+    /// Where this reading ended, always: the cursor a client polling for new
+    /// events keeps once it has read everything there was.
+    resume_cursor: String,
 }
 
 /// The log, filtered, in reader order. `next_cursor` is absent when the page
-/// holds everything there is for now; more may come later from the same cursor.
+/// holds everything there is for now; `resume_cursor` is where to ask again later.
 #[utoipa::path(get, path = "/audit/events", tag = "audit",
     params(LogParams),
     responses((status = 200, body = AuditPageSchema), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
@@ -162,9 +165,11 @@ pub async fn events(
     let (items, next) = read_page(&state.pool, &filter, after, limit)
         .await
         .map_err(read_error)?;
+    let resume = items.last().map_or(after, |last| last.event.checkpoint());
     Ok(private_json(&EventPage {
         items,
         next_cursor: next.map(encode_cursor),
+        resume_cursor: encode_cursor(resume),
     }))
 }
 
@@ -339,6 +344,9 @@ pub struct AuditPageSchema {
     items: Vec<AuditEventSchema>,
     /// Pass as `cursor` for the next page; absent when nothing more is there now.
     next_cursor: Option<String>,
+    /// After the last event of this page (or the `cursor` given, when the page is
+    /// empty): where to ask again later for events written since.
+    resume_cursor: String,
 }
 
 /// A stream's history, and its state at a point when one was asked for.
