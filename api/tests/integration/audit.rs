@@ -116,7 +116,7 @@ async fn each_filter_narrows_the_log(pool: PgPool) {
     let cases: [(String, Vec<i64>); 11] = [
         ("aggregate_type=Cart".into(), vec![a1, a2, b1]),
         ("aggregate_type=Cart&aggregate_id=c1".into(), vec![a1, a2]),
-        ("aggregate_id=c2".into(), vec![b1]),
+        ("aggregate_type=Cart&aggregate_id=c2".into(), vec![b1]),
         ("event_type=ItemAdded".into(), vec![a1, b1]),
         ("actor=alice".into(), vec![a1, a2, o1]),
         ("correlation_id=k2".into(), vec![b1, o1]),
@@ -176,6 +176,7 @@ async fn bad_parameters_are_400s_that_name_the_problem(pool: PgPool) {
             "invalid_query",
         ),
         ("/audit/verify?aggregate_id=c1", "invalid_query"),
+        ("/audit/events?aggregate_id=c1", "invalid_query"),
     ];
     for (path, code) in cases {
         let answer = audit(&app, path).await;
@@ -455,7 +456,7 @@ async fn a_stream_shows_its_state_as_it_was_at_a_time(pool: PgPool) {
     let by_admin = audit(
         &app,
         &format!(
-            "/audit/events?actor={}&aggregate_id={id}",
+            "/audit/events?actor={}&aggregate_type=Product&aggregate_id={id}",
             crate::fixtures::ADMIN
         ),
     )

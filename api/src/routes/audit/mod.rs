@@ -66,6 +66,7 @@ pub struct LogParams {
 
 impl LogParams {
     pub fn filter(&self) -> Result<EventFilter, ApiError> {
+        stream_needs_type(&self.aggregate_type, &self.aggregate_id)?;
         Ok(EventFilter {
             aggregate_type: self.aggregate_type.clone(),
             aggregate_id: self.aggregate_id.clone(),
@@ -93,6 +94,21 @@ impl LogParams {
             )),
         }
     }
+}
+
+/// A stream is named by its type and id together: ids of different types may
+/// coincide, and the log's index is on the pair (an id alone scans it whole).
+fn stream_needs_type(
+    aggregate_type: &Option<String>,
+    aggregate_id: &Option<String>,
+) -> Result<(), ApiError> {
+    if aggregate_id.is_some() && aggregate_type.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "aggregate_id names a stream only together with aggregate_type",
+        ));
+    }
+    Ok(())
 }
 
 fn rfc3339(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -292,12 +308,7 @@ pub async fn verify(
     Query(params): Query<VerifyParams>,
 ) -> Result<Response, ApiError> {
     principal.require(&READERS)?;
-    if params.aggregate_id.is_some() && params.aggregate_type.is_none() {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "aggregate_id names a stream only together with aggregate_type",
-        ));
-    }
+    stream_needs_type(&params.aggregate_type, &params.aggregate_id)?;
     let scope = ChainScope {
         aggregate_type: params.aggregate_type,
         aggregate_id: params.aggregate_id,
