@@ -32,6 +32,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -290,10 +291,13 @@ pub struct DocumentProjection<V> {
     upsert_sql: String,
     reset_sql: String,
     /// The views this instance wrote last, each with the position it wrote it at.
-    /// Used only while the row still holds that position, so a rolled-back batch,
-    /// a rebuild or another instance's writes can never make it stale: a miss
-    /// just loads the document.
+    /// Used only while the row still holds that position in the same table, so a
+    /// rolled-back batch, a rebuild (in place or beside, then swapped in) or
+    /// another instance's writes can never make it stale: a miss just loads the
+    /// document.
     recent: Mutex<LruCache<String, (i64, V)>>,
+    /// The oid of the table `recent` was written to; -1 before any is seen.
+    table_oid: AtomicI64,
 }
 
 /// How many views each projection remembers between batches (a few MB).
@@ -315,9 +319,13 @@ impl<V: View> DocumentProjection<V> {
     pub fn on_table(table: &str) -> Self {
         let key = V::KEY_COLUMN;
         // The document only when the caller does not remember the row's position.
+        // Remembered views count only in the table they were written to: a rebuild
+        // swaps in a new table whose rows may hold other documents at the same
+        // positions.
         let select_sql = format!(
-            "SELECT wanted.key, row.position,
-                    CASE WHEN row.position = wanted.position THEN NULL ELSE row.doc END
+            "SELECT wanted.key, row.position, row.tableoid::bigint,
+                    CASE WHEN row.position = wanted.position AND row.tableoid::bigint = $3
+                         THEN NULL ELSE row.doc END
                FROM UNNEST($1::text[], $2::bigint[]) AS wanted (key, position)
                JOIN {table} AS row ON row.{key} = wanted.key::{key_type}",
             key_type = V::KEY_KIND.sql_type(),
@@ -354,6 +362,7 @@ impl<V: View> DocumentProjection<V> {
             select_sql,
             upsert_sql,
             reset_sql: format!("TRUNCATE {table}"),
+            table_oid: AtomicI64::new(-1),
             recent: Mutex::new(LruCache::new(
                 NonZeroUsize::new(RECENT_VIEWS).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -386,13 +395,22 @@ impl<V: View> DocumentProjection<V> {
             .iter()
             .map(|key| remembered.get(key).map_or(-1, |(position, _)| *position))
             .collect();
-        let rows: Vec<(String, i64, Option<Json<V>>)> = sqlx::query_as(&self.select_sql)
+        let table = self.table_oid.load(Ordering::Relaxed);
+        let rows: Vec<(String, i64, i64, Option<Json<V>>)> = sqlx::query_as(&self.select_sql)
             .bind(&keys)
             .bind(positions)
+            .bind(table)
             .fetch_all(tx)
             .await?;
+        if let Some((_, _, now, _)) = rows.iter().find(|(_, _, oid, _)| *oid != table) {
+            // Another table stands under the name now (a rebuild was swapped in):
+            // every view remembered from the old one is forgotten. This batch's
+            // rows were sent whole, since their table did not match.
+            self.table_oid.store(*now, Ordering::Relaxed);
+            self.recent().clear();
+        }
         let mut current = HashMap::with_capacity(rows.len());
-        for (key, position, doc) in rows {
+        for (key, position, _, doc) in rows {
             let view = match (doc, remembered.remove(key.as_str())) {
                 (Some(Json(view)), _) => view,
                 (None, Some((_, view))) => view,

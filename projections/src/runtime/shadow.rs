@@ -189,6 +189,7 @@ pub async fn rebuild_beside(
         progress,
         events: 0,
         reached: Checkpoint::START,
+        server_started: None,
     }
     .run()
     .await;
@@ -243,6 +244,10 @@ struct Rebuild<'a> {
     events: u64,
     /// Where the shadow tables stand, committed.
     reached: Checkpoint,
+    /// When the server started, as the first round saw it. The shadow's batches
+    /// commit asynchronously: a server that restarted since may have lost the
+    /// last of them, and `reached` would then claim rows that are not there.
+    server_started: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// How one swap transaction ended.
@@ -257,6 +262,7 @@ enum Swap {
 impl Rebuild<'_> {
     /// `(swapped at, rounds, swap attempts, events)`.
     async fn run(mut self) -> Result<(Checkpoint, u32, u32, u64), Error> {
+        self.server_started = Some(server_started(self.pool).await?);
         for table in self.live {
             table.create_shadow(self.pool).await?;
         }
@@ -387,26 +393,41 @@ impl Rebuild<'_> {
             ),
         )
         .await?;
+        // The shadows first (only an autovacuum may hold them), then the live
+        // tables, then the checkpoint row: once all are held, nothing below can
+        // wait for a lock, so a fold inside this transaction is never rolled
+        // back by a lock timeout after `reached` has moved.
         let tables: Vec<String> = self
             .live
             .iter()
-            .map(|table| table.qualified(&table.name))
+            .map(|table| table.qualified(&table.shadow))
+            .chain(self.live.iter().map(|table| table.qualified(&table.name)))
             .collect();
-        let locked = run(
-            &mut *tx,
-            &format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", tables.join(", ")),
-        )
+        let locked = async {
+            run(
+                &mut *tx,
+                &format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", tables.join(", ")),
+            )
+            .await?;
+            checkpoints::lock_position(&mut tx, self.projector).await
+        }
         .await;
-        match locked {
-            Ok(()) => {}
+        let live = match locked {
+            Ok(live) => live,
             Err(Error::Database(sqlx::Error::Database(error)))
                 if error.code().as_deref() == Some(LOCK_NOT_AVAILABLE) =>
             {
                 return Ok(Swap::LocksBusy)
             }
             Err(error) => return Err(error),
+        };
+        if Some(server_started(&mut *tx).await?) != self.server_started {
+            return Err(Error::Rejected(format!(
+                "{}: the PostgreSQL server restarted during the rebuild, and the shadow \
+                 tables may have lost their last batches; run the rebuild again",
+                self.projector
+            )));
         }
-        let live = checkpoints::lock_position(&mut tx, self.projector).await?;
         self.check_not_behind(live)?;
         let started = Instant::now();
         while self.reached < live {
@@ -436,6 +457,14 @@ impl Rebuild<'_> {
         tracing::info!(projector = self.projector, at = %live, "shadow tables swapped in");
         Ok(Swap::Done(live))
     }
+}
+
+async fn server_started<'e>(
+    executor: impl PgExecutor<'e>,
+) -> Result<chrono::DateTime<chrono::Utc>, Error> {
+    Ok(sqlx::query_scalar("SELECT pg_postmaster_start_time()")
+        .fetch_one(executor)
+        .await?)
 }
 
 /// SQLSTATE `lock_not_available`: `lock_timeout` ran out.
@@ -628,9 +657,15 @@ impl LiveTable {
         Ok(())
     }
 
+    /// `CONCURRENTLY`, although nothing else writes the shadow: a plain `CREATE
+    /// INDEX` holds a transaction id for the whole build, and while it does,
+    /// every reader of the log in the cluster waits (its horizon is the oldest
+    /// running transaction). A concurrent build takes none.
     async fn create_secondary_indexes(&self, pool: &PgPool) -> Result<(), Error> {
         for index in self.indexes.iter().filter(|index| !index.is_unique) {
             for statement in self.create_index(index) {
+                let statement =
+                    statement.replacen("CREATE INDEX ", "CREATE INDEX CONCURRENTLY ", 1);
                 run(pool, &statement).await?;
             }
         }
