@@ -380,7 +380,7 @@ async fn failure_of(pool: &PgPool, projector: &str) -> Option<String> {
 // The tests
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
-async fn a_rebuild_while_carts_are_written_ends_equal_to_a_fold_from_scratch(
+async fn rebuilds_while_events_are_written_end_equal_to_the_log(
     _: PgPoolOptions,
     options: PgConnectOptions,
 ) {
@@ -390,7 +390,15 @@ async fn a_rebuild_while_carts_are_written_ends_equal_to_a_fold_from_scratch(
     seed_carts(&pool, &mut carts, 2000, 4).await;
 
     let cancel = CancellationToken::new();
-    let running = start_live(&live_pool, &cancel, vec![Arc::new(CartsProjection::new())]).await;
+    let running = start_live(
+        &live_pool,
+        &cancel,
+        vec![
+            Arc::new(CartsProjection::new()),
+            Arc::new(EventCountsProjection),
+        ],
+    )
+    .await;
     let left_active = watch_states(&running, "carts");
     wait_for_head(&pool, "carts").await;
 
@@ -416,6 +424,15 @@ async fn a_rebuild_while_carts_are_written_ends_equal_to_a_fold_from_scratch(
     let written_before = written.load(Ordering::SeqCst);
     let report = rebuild_json(&pool, "carts").await;
     let written_during = written.load(Ordering::SeqCst) - written_before;
+    // Counts expose an event applied twice or lost, which the carts' fold (it
+    // passes over what it has folded, and reads back what it missed) would hide.
+    let counted_before = written.load(Ordering::SeqCst);
+    let counts_report = rebuild_json(&pool, "event_counts").await;
+    assert!(
+        written.load(Ordering::SeqCst) > counted_before,
+        "nothing was written during the counts' rebuild"
+    );
+    assert_eq!(counts_report["how"], "beside");
     // Writes go on after the swap, onto the new table.
     let after_swap = written.load(Ordering::SeqCst);
     wait_until(
@@ -427,6 +444,22 @@ async fn a_rebuild_while_carts_are_written_ends_equal_to_a_fold_from_scratch(
     writing.cancel();
     writer.await.unwrap();
     wait_for_head(&pool, "carts").await;
+    wait_for_head(&pool, "event_counts").await;
+    let differing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (
+            (SELECT day, aggregate_type, event_type, events FROM read_event_counts
+             EXCEPT SELECT (recorded_at AT TIME ZONE 'UTC')::date, aggregate_type, event_type, count(*)
+                      FROM events GROUP BY 1, 2, 3)
+            UNION ALL
+            (SELECT (recorded_at AT TIME ZONE 'UTC')::date, aggregate_type, event_type, count(*)
+               FROM events GROUP BY 1, 2, 3
+             EXCEPT SELECT day, aggregate_type, event_type, events FROM read_event_counts)) AS d",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(differing, 0, "the rebuilt counts differ from the log's");
+    assert_eq!(failure_of(&pool, "event_counts").await, None);
 
     assert!(written_during > 0, "nothing was written during the rebuild");
     assert_eq!(report["projector"], "carts");
@@ -468,7 +501,15 @@ async fn a_live_batch_blocked_by_the_swap_lands_in_the_new_table(
     let mut carts = Carts::new();
     seed_carts(&pool, &mut carts, 300, 3).await;
     let cancel = CancellationToken::new();
-    let running = start_live(&live_pool, &cancel, vec![Arc::new(CartsProjection::new())]).await;
+    let running = start_live(
+        &live_pool,
+        &cancel,
+        vec![
+            Arc::new(CartsProjection::new()),
+            Arc::new(EventCountsProjection),
+        ],
+    )
+    .await;
     let left_active = watch_states(&running, "carts");
     wait_for_head(&pool, "carts").await;
 
