@@ -114,13 +114,17 @@ fn is_transient_sqlx(error: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             // 08: connection exception; 53: insufficient resources; 57P0x: server
             // shutting down or unreachable; 40001/40P01: serialization/deadlock;
-            // 55P03: lock not available.
+            // 55P03: lock not available; 57014: statement timeout, which a batch
+            // of one event meets when it waits on a lock (a read model's swap, a
+            // long migration), not because of the event: a batch of several is
+            // shrunk first (see the runner).
             code.starts_with("08")
                 || code.starts_with("53")
                 || code.starts_with("57P0")
                 || code == "40001"
                 || code == "40P01"
                 || code == "55P03"
+                || code == "57014"
         }),
         _ => false,
     }

@@ -538,3 +538,50 @@ async fn when_the_active_instance_loses_its_lock_connection_a_standby_takes_over
     first_cancel.cancel();
     second_cancel.cancel();
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_batch_of_one_that_times_out_on_a_lock_is_retried_not_blamed(pool: PgPool) {
+    create_read_model(&pool).await;
+    append(&pool, "cart", "c1", 1, "Opened").await;
+    let cancel = CancellationToken::new();
+    let projection = Arc::new(RecordingProjection::new("locked", "a"));
+    let running = ProjectorRuntime::new(
+        pool.clone(),
+        LogWakeups::start(pool.clone(), cancel.clone()),
+        ProjectorOptions {
+            statement_timeout: Duration::from_millis(200),
+            ..quick_options()
+        },
+    )
+    .with(Projector::Postgres(projection), OnFailure::Stop)
+    .start(cancel.clone())
+    .await
+    .unwrap();
+    wait_caught_up(&pool, "locked").await;
+
+    // Someone holds the read model's table (a rebuild's swap, a migration) for
+    // longer than the statement timeout while one event waits to be applied. (A
+    // SHARE lock: it blocks the projector's writes but, unlike an ACCESS
+    // EXCLUSIVE one, takes no transaction id, which would hide the event from
+    // the reader until it ends.)
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE test_applied IN SHARE MODE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    append(&pool, "cart", "c1", 2, "ItemAdded").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    holder.commit().await.unwrap();
+
+    wait_caught_up(&pool, "locked").await;
+    assert_eq!(running.states().get("locked"), Some(ProjectorState::Active));
+    let failure: Option<String> =
+        sqlx::query_scalar("SELECT failure FROM projector_checkpoints WHERE projector = 'locked'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(failure, None);
+    assert_eq!(duplicate_applications(&pool).await, 0);
+    cancel.cancel();
+    running.join().await;
+}
