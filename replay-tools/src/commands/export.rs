@@ -20,6 +20,7 @@ use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
+use parquet::schema::types::ColumnPath;
 use projections::log::integrity::HashedEvent;
 use projections::log::query::LogQuery;
 use projections::log::Checkpoint;
@@ -66,7 +67,7 @@ pub async fn run(pool: &PgPool, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut rows = query.fetch(pool);
     let mut exported = 0u64;
     while let Some(event) = rows.try_next().await.context("failed to read the log")? {
-        writer.write(&event)?;
+        writer.write(event)?;
         exported += 1;
         bar.inc(1);
     }
@@ -115,10 +116,10 @@ impl EventWriter {
         })
     }
 
-    pub fn write(&mut self, hashed: &HashedEvent) -> anyhow::Result<()> {
+    pub fn write(&mut self, hashed: HashedEvent) -> anyhow::Result<()> {
         match self {
             EventWriter::Ndjson(out) => {
-                serde_json::to_writer(&mut *out, hashed)?;
+                serde_json::to_writer(&mut *out, &hashed)?;
                 out.write_all(b"\n")?;
             }
             EventWriter::Csv(csv) => {
@@ -205,8 +206,13 @@ pub struct ParquetEvents {
 impl ParquetEvents {
     fn new(out: Box<dyn Write + Send>) -> anyhow::Result<Self> {
         let schema = Arc::new(parse_message_type(PARQUET_SCHEMA)?);
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
+        let mut properties = WriterProperties::builder().set_compression(Compression::SNAPPY);
+        // Nearly every value of these is unique: a dictionary would be built and
+        // then abandoned on every page.
+        for column in ["event_id", "aggregate_id", "payload", "metadata", "hash"] {
+            properties = properties.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        let properties = properties
             .set_created_by(format!("commerce-replay {}", env!("CARGO_PKG_VERSION")))
             .build();
         Ok(ParquetEvents {
@@ -215,8 +221,9 @@ impl ParquetEvents {
         })
     }
 
-    fn push(&mut self, hashed: &HashedEvent) -> anyhow::Result<()> {
-        let event = &hashed.event;
+    /// Takes the event: its strings become the column values without a copy.
+    fn push(&mut self, hashed: HashedEvent) -> anyhow::Result<()> {
+        let HashedEvent { event, hash } = hashed;
         let columns = &mut self.columns;
         columns.global_position.push(event.global_position);
         // Stored as the same 64 bits; the schema marks the column unsigned.
@@ -227,19 +234,18 @@ impl ParquetEvents {
         columns
             .recorded_at
             .push(event.recorded_at.timestamp_micros());
-        let event_id = event.event_id.to_string();
-        let texts: [&[u8]; 8] = [
-            event_id.as_bytes(),
-            event.aggregate_type.as_bytes(),
-            event.aggregate_id.as_bytes(),
-            event.event_type.as_bytes(),
-            event.event_version.as_bytes(),
-            event.payload.as_bytes(),
-            event.metadata.as_bytes(),
-            &hashed.hash,
+        let values: [Vec<u8>; 8] = [
+            event.event_id.to_string().into_bytes(),
+            event.aggregate_type.into_bytes(),
+            event.aggregate_id.into_bytes(),
+            event.event_type.into_bytes(),
+            event.event_version.into_bytes(),
+            event.payload.into_bytes(),
+            event.metadata.into_bytes(),
+            hash,
         ];
-        for (column, value) in columns.bytes.iter_mut().zip(texts) {
-            column.push(ByteArray::from(value.to_vec()));
+        for (column, value) in columns.bytes.iter_mut().zip(values) {
+            column.push(ByteArray::from(value));
         }
         if columns.len() >= ROW_GROUP_ROWS {
             self.flush_row_group()?;
