@@ -23,6 +23,10 @@ pub struct FollowOptions {
     /// How long the active instance may take to start on the request before
     /// following gives up (the request stays for whichever instance runs next).
     pub pickup_timeout: Duration,
+    /// How long the checkpoint may stand still once the rebuild was taken up
+    /// before following gives up: an instance that died without recording a
+    /// failure would otherwise be followed for ever.
+    pub stall_timeout: Duration,
 }
 
 impl Default for FollowOptions {
@@ -30,6 +34,7 @@ impl Default for FollowOptions {
         FollowOptions {
             poll: Duration::from_millis(250),
             pickup_timeout: Duration::from_secs(60),
+            stall_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -65,6 +70,7 @@ pub async fn request_and_follow_rebuild(
         .await?;
     request_rebuild(pool, projector).await?;
     let started = Instant::now();
+    let mut last_move: Option<(Checkpoint, Instant)> = None;
     loop {
         tokio::time::sleep(options.poll).await;
         let (transaction_id, global_position, events, requested, failed_at, failure): (
@@ -104,6 +110,18 @@ pub async fn request_and_follow_rebuild(
             transaction_id,
             global_position,
         };
+        match last_move {
+            Some((at, since)) if at == reached => {
+                if since.elapsed() > options.stall_timeout {
+                    return Err(Error::Rejected(format!(
+                        "{projector} has not moved past {reached} for {:?} while rebuilding: \
+                         is its active instance still running? (see /health/ready)",
+                        options.stall_timeout
+                    )));
+                }
+            }
+            _ => last_move = Some((reached, Instant::now())),
+        }
         let events = u64::try_from(events).unwrap_or_default();
         progress(RebuildProgress {
             events,

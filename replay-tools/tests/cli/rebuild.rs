@@ -845,6 +845,57 @@ async fn a_sink_rebuilt_by_its_active_instance_is_followed_to_the_head(
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn following_gives_up_on_a_rebuild_that_stopped_moving(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = connect(&options, "test", 4).await;
+    let mut carts = Carts::new();
+    seed_carts(&pool, &mut carts, 10, 2).await;
+    sqlx::query("INSERT INTO projector_checkpoints (projector) VALUES ('ghost')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // An instance takes the request up, starts over, and dies without a word.
+    let ghost = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            wait_until(
+                Duration::from_secs(10),
+                "the rebuild was asked for",
+                || async {
+                    sqlx::query_scalar::<_, bool>(
+                    "SELECT rebuild_requested FROM projector_checkpoints WHERE projector = 'ghost'",
+                )
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                },
+            )
+            .await;
+            sqlx::query(
+                "UPDATE projector_checkpoints SET rebuild_requested = false, transaction_id = '0',
+                        global_position = 0 WHERE projector = 'ghost'",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+        })
+    };
+    let options = FollowOptions {
+        poll: Duration::from_millis(20),
+        stall_timeout: Duration::from_millis(500),
+        ..FollowOptions::default()
+    };
+    let error = request_and_follow_rebuild(&pool, "ghost", &options, &|_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    ghost.await.unwrap();
+    assert!(error.contains("has not moved past"), "{error}");
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
 async fn a_read_model_whose_projector_never_ran_is_not_rebuilt(pool: PgPool) {
     let output = replay(&pool, &["rebuild", "orders"]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
