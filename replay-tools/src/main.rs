@@ -4,6 +4,15 @@
 //! One module per subcommand in [`commands`], each with its own arguments and a
 //! `run` that returns the process's exit code.
 
+/// `println!` that returns the write's error instead of panicking, so that a
+/// reader that stops early (`| head`) ends the run quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod commands;
 mod filter;
 mod json_diff;
@@ -65,7 +74,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         .connect(&cli.database_url)
         .await
         .context("failed to connect to the event store")?;
-    match cli.command {
+    let outcome = match cli.command {
         Command::Export(args) => commands::export::run(&pool, args).await,
         Command::Rebuild(args) => commands::rebuild::run(&pool, args).await,
         Command::Parked(command) => commands::parked::run(&pool, command).await,
@@ -77,7 +86,28 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Keygen(args) => commands::digest::keygen(&args),
         Command::Stats(args) => commands::stats::run(&pool, args).await,
         Command::Tail(args) => commands::tail::run(&pool, args).await,
+    };
+    match outcome {
+        // Whoever read the output has all they wanted.
+        Err(error) if closed_output(&error) => Ok(ExitCode::SUCCESS),
+        other => other,
     }
+}
+
+/// Whether `error` is a write to an output whose reader went away.
+fn closed_output(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
+            || cause.downcast_ref::<csv::Error>().is_some_and(
+                |e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe),
+            )
+    })
 }
 
 /// How long a one-shot reading waits for transactions older than it to end.

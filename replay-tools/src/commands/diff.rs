@@ -55,27 +55,30 @@ pub async fn run(pool: &PgPool, args: DiffArgs) -> anyhow::Result<ExitCode> {
             "events": between,
             "changes": changes,
         });
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        say!("{}", serde_json::to_string_pretty(&document)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "{} {}: version {} -> {}, {} events",
         kind.type_name(),
         args.aggregate_id,
         before.version,
         after.version,
         between.len()
-    );
+    )?;
     for hashed in &between {
         let event = &hashed.event;
-        println!(
+        say!(
             "  #{} {} {} {}",
-            event.sequence, event.recorded_at, event.event_type, event.payload
-        );
+            event.sequence,
+            event.recorded_at,
+            event.event_type,
+            event.payload
+        )?;
     }
-    println!("changes:");
+    say!("changes:")?;
     for change in &changes {
-        println!("  {change}");
+        say!("  {change}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

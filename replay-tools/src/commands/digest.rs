@@ -123,7 +123,7 @@ pub async fn run(pool: &PgPool, args: DigestArgs) -> anyhow::Result<ExitCode> {
     let digest = SignedDigest::sign(root, &key, Utc::now());
     let json = serde_json::to_string_pretty(&digest)?;
     if args.output.as_os_str() == "-" {
-        println!("{json}");
+        say!("{json}")?;
     } else {
         fs::write(&args.output, format!("{json}\n"))
             .with_context(|| format!("failed to write {}", args.output.display()))?;
@@ -147,7 +147,7 @@ pub fn keygen(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
     let public_path = PathBuf::from(format!("{}.pub", args.out.display()));
     fs::write(&public_path, format!("{public}\n"))
         .with_context(|| format!("failed to write {}", public_path.display()))?;
-    println!("{public}");
+    say!("{public}")?;
     eprintln!(
         "signing key in {}, public key in {}",
         args.out.display(),

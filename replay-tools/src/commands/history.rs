@@ -35,7 +35,7 @@ pub async fn run(pool: &PgPool, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     }
     for hashed in &history {
         if args.json {
-            println!("{}", serde_json::to_string(hashed)?);
+            say!("{}", serde_json::to_string(hashed)?)?;
             continue;
         }
         let event = &hashed.event;
@@ -47,7 +47,7 @@ pub async fn run(pool: &PgPool, args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or("-")
                 .to_owned()
         };
-        println!(
+        say!(
             "#{:<4} {}  position {:<8} {:<28} by {} ({}) via {}  correlation {}  causation {}  request {}",
             event.sequence,
             event.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -59,8 +59,8 @@ pub async fn run(pool: &PgPool, args: HistoryArgs) -> anyhow::Result<ExitCode> {
             field("correlation_id"),
             field("causation_id"),
             field("request_id"),
-        );
-        println!("      {}", event.payload);
+        )?;
+        say!("      {}", event.payload)?;
     }
     Ok(ExitCode::SUCCESS)
 }

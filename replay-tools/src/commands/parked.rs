@@ -28,12 +28,12 @@ pub async fn run(pool: &PgPool, command: ParkedCommand) -> anyhow::Result<ExitCo
     match command {
         ParkedCommand::List { projector, all } => {
             for event in parked::list(pool, projector.as_deref(), all).await? {
-                println!("{}", serde_json::to_string(&event)?);
+                say!("{}", serde_json::to_string(&event)?)?;
             }
         }
         ParkedCommand::Retry { projector } => {
             request_parked_retry(pool, &projector).await?;
-            println!("asked the active instance of {projector} to retry its parked events");
+            say!("asked the active instance of {projector} to retry its parked events")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -165,9 +165,9 @@ pub async fn run(pool: &PgPool, args: RebuildArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        say!("{}", serde_json::to_string(&report)?)?;
     } else {
-        println!("{}", report.sentence());
+        say!("{}", report.sentence())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,7 +32,7 @@ pub async fn run(pool: &PgPool, args: StateArgs) -> anyhow::Result<ExitCode> {
         (None, None) => StreamPoint::Version(i64::MAX),
     };
     let state = load(pool, kind, &args.aggregate_id, point).await?;
-    println!("{}", serde_json::to_string_pretty(&state_json(&state))?);
+    say!("{}", serde_json::to_string_pretty(&state_json(&state))?)?;
     Ok(ExitCode::SUCCESS)
 }
 

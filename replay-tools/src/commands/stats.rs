@@ -53,7 +53,7 @@ pub async fn run(pool: &PgPool, args: StatsArgs) -> anyhow::Result<ExitCode> {
     .await
     .context("failed to count the log")?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&counts)?);
+        say!("{}", serde_json::to_string_pretty(&counts)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut by_type: BTreeMap<&str, i64> = BTreeMap::new();
@@ -67,18 +67,18 @@ pub async fn run(pool: &PgPool, args: StatsArgs) -> anyhow::Result<ExitCode> {
         *by_day.entry(count.day).or_default() += count.events;
     }
     let total: i64 = by_type.values().sum();
-    println!("{total} events");
-    println!("\nby aggregate type:");
+    say!("{total} events")?;
+    say!("\nby aggregate type:")?;
     for (aggregate_type, events) in &by_type {
-        println!("  {aggregate_type:<12} {events:>12}");
+        say!("  {aggregate_type:<12} {events:>12}")?;
     }
-    println!("\nby event type:");
+    say!("\nby event type:")?;
     for ((aggregate_type, event_type), events) in &by_event {
-        println!("  {aggregate_type:<12} {event_type:<32} {events:>12}");
+        say!("  {aggregate_type:<12} {event_type:<32} {events:>12}")?;
     }
-    println!("\nby day (UTC):");
+    say!("\nby day (UTC):")?;
     for (day, events) in &by_day {
-        println!("  {day} {events:>12}");
+        say!("  {day} {events:>12}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -69,7 +69,7 @@ pub async fn run(pool: &PgPool, args: TailArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("failed to read the log")?;
         for event in hashed {
-            println!("{}", serde_json::to_string(&event)?);
+            say!("{}", serde_json::to_string(&event)?)?;
             printed += 1;
             if args.limit.is_some_and(|limit| printed >= limit) {
                 cancel.cancel();

@@ -57,12 +57,12 @@ pub async fn run(pool: &PgPool, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 "detail": match finding { Ok(detail) | Err(detail) => detail },
             });
         }
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        say!("{}", serde_json::to_string_pretty(&json)?)?;
     } else {
         print_report(&report)?;
         match &digest_finding {
-            Some(Ok(detail)) => println!("digest: {detail}"),
-            Some(Err(detail)) => println!("DIGEST MISMATCH: {detail}"),
+            Some(Ok(detail)) => say!("digest: {detail}")?,
+            Some(Err(detail)) => say!("DIGEST MISMATCH: {detail}")?,
             None => {}
         }
     }
@@ -76,7 +76,7 @@ pub async fn run(pool: &PgPool, args: VerifyArgs) -> anyhow::Result<ExitCode> {
 
 fn print_report(report: &ChainReport) -> anyhow::Result<()> {
     for broken in &report.broken {
-        println!(
+        say!(
             "BROKEN position {} {}/{} sequence {} ({}, event {}): {}",
             broken.global_position,
             broken.aggregate_type,
@@ -85,9 +85,9 @@ fn print_report(report: &ChainReport) -> anyhow::Result<()> {
             broken.event_type,
             broken.event_id,
             serde_json::to_string(&broken.problem)?,
-        );
+        )?;
     }
-    println!(
+    say!(
         "{} streams, {} events checked: {}",
         report.streams,
         report.events,
@@ -96,7 +96,7 @@ fn print_report(report: &ChainReport) -> anyhow::Result<()> {
         } else {
             format!("{} broken", report.broken.len())
         }
-    );
+    )?;
     Ok(())
 }
 

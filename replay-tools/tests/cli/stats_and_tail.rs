@@ -78,3 +78,23 @@ async fn tail_prints_new_events_that_pass_its_filter(pool: PgPool) {
         vec![written[2].global_position, written[3].global_position]
     );
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_reader_that_stops_early_ends_the_run_quietly(pool: PgPool) {
+    product_log(&pool, 20, 4).await;
+    for args in [&["export"][..], &["stats"], &["verify"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_commerce-replay"))
+            .args(args)
+            .args(["--database-url", &database_url(&pool)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `| head -0`: the reader is gone before the first line is written.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
