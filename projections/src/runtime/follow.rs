@@ -11,9 +11,13 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::{request_rebuild, RebuildProgress};
+use crate::log::horizon::wait_for_horizon;
 use crate::log::integrity::log_head;
 use crate::log::{Checkpoint, TransactionId};
 use crate::Error;
+
+/// How long the head waits for transactions older than the request to end.
+const HORIZON_WAIT: Duration = Duration::from_secs(10);
 
 /// How a followed rebuild is watched.
 #[derive(Debug, Clone)]
@@ -64,6 +68,8 @@ pub async fn request_and_follow_rebuild(
     options: &FollowOptions,
     progress: &(dyn Fn(RebuildProgress) + Send + Sync),
 ) -> Result<FollowedRebuild, Error> {
+    // The head as of now, not as of the oldest transaction still open somewhere.
+    wait_for_horizon(pool, HORIZON_WAIT).await?;
     let head = log_head(pool).await?;
     let asked_at: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
         .fetch_one(pool)

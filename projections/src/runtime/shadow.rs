@@ -193,15 +193,9 @@ pub async fn rebuild_beside(
     }
     .run()
     .await;
-    let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-        .bind(&lock_key)
-        .execute(&mut *guard)
-        .await;
-    if unlocked.is_err() {
-        // The lock must not outlive the rebuild in a pooled connection.
-        guard.detach();
-    }
-    match outcome {
+    // Cleaned up while still holding the lock: a rebuild starting in between
+    // would otherwise have its new shadow tables dropped under it.
+    let result = match outcome {
         Ok((swapped_at, rounds, swap_attempts, events)) => {
             let mut retired_dropped = true;
             for table in &live {
@@ -230,7 +224,16 @@ pub async fn rebuild_beside(
             }
             Err(error)
         }
+    };
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+        .bind(&lock_key)
+        .execute(&mut *guard)
+        .await;
+    if unlocked.is_err() {
+        // The lock must not outlive the rebuild in a pooled connection.
+        guard.detach();
     }
+    result
 }
 
 /// One rebuild in progress.
