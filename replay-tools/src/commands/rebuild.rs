@@ -117,9 +117,12 @@ pub async fn run(pool: &PgPool, args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let bar = events_bar(Some(0), &format!("rebuilding {projector}"));
     let progress = |progress: RebuildProgress| {
         // Positions stand in for event counts: they are dense but for rolled-back
-        // appends, and the bar needs a length before the events are counted.
-        bar.set_length(progress.target.global_position.max(0) as u64);
-        bar.set_position(progress.reached.global_position.max(0) as u64);
+        // appends, and the bar needs a length before the events are counted. The
+        // reader's order is not quite position order, so a position read may pass
+        // the target's for a moment: the bar stops at full.
+        let target = progress.target.global_position.max(0) as u64;
+        bar.set_length(target);
+        bar.set_position((progress.reached.global_position.max(0) as u64).min(target));
     };
     let report = match plan {
         Plan::Beside(projection) => {
