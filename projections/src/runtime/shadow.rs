@@ -14,7 +14,12 @@
 //! - The checkpoint row is never written here.
 //! - Locks are taken in the live runner's order, tables first, then the checkpoint
 //!   row: a live batch writes its tables before it moves its row, so the swap and
-//!   a live batch can wait for each other but never deadlock.
+//!   a live batch can wait for each other but never deadlock. The shadows are
+//!   locked before the live tables, and all before anything is folded, so that
+//!   no lock wait can roll back a fold after the rebuild counted it.
+//! - The live projection trusts a view it remembers only in the table it wrote
+//!   it to (`DocumentProjection` compares the table's oid): after the swap, the
+//!   rebuilt documents are what it folds onto, never the old ones it cached.
 //! - Exclusive locks are held briefly. Waiting for them is bounded by
 //!   `lock_timeout` (readers queue behind a waiting `ACCESS EXCLUSIVE` request);
 //!   the catch-up under them by `swap_budget`, far below the live projector's
