@@ -86,15 +86,9 @@ fn walk(path: String, before: &Value, after: &Value, changes: &mut Vec<Change>) 
             }
         }
         _ if before == after => {}
-        // A value that appears where there was none (`null` before) is an addition.
-        (Value::Null, _) => changes.push(Change::Added {
-            path,
-            after: after.clone(),
-        }),
-        (_, Value::Null) => changes.push(Change::Removed {
-            path,
-            before: before.clone(),
-        }),
+        // `null` is a value like any other: a key set to `null` is still there,
+        // and only an added or removed key or array element is an addition or a
+        // removal.
         _ => changes.push(Change::Changed {
             path,
             before: before.clone(),
@@ -110,9 +104,104 @@ fn escape(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
+
+    /// The parent's pointer and the last segment, unescaped.
+    fn split(path: &str) -> (&str, String) {
+        let at = path.rfind('/').unwrap();
+        (
+            &path[..at],
+            path[at + 1..].replace("~1", "/").replace("~0", "~"),
+        )
+    }
+
+    /// `before` with `changes` applied: what the diff claims `after` is.
+    fn apply(before: &Value, changes: &[Change]) -> Value {
+        let mut value = before.clone();
+        let mut removals = Vec::new();
+        let mut additions = Vec::new();
+        for change in changes {
+            match change {
+                Change::Changed { path, after, .. } => {
+                    *value.pointer_mut(path).unwrap() = after.clone();
+                }
+                Change::Removed { path, .. } => removals.push(path.clone()),
+                Change::Added { path, after } => additions.push((path.clone(), after.clone())),
+            }
+        }
+        // Array removals are a tail: the highest index goes first.
+        removals.sort_by_key(|path| std::cmp::Reverse(split(path).1.parse::<usize>().ok()));
+        for path in removals {
+            if path.is_empty() {
+                value = Value::Null;
+                continue;
+            }
+            let (parent, key) = split(&path);
+            match value.pointer_mut(parent).unwrap() {
+                Value::Object(map) => {
+                    map.remove(&key);
+                }
+                Value::Array(items) => {
+                    items.remove(key.parse::<usize>().unwrap());
+                }
+                other => panic!("removal under a scalar {other}"),
+            }
+        }
+        for (path, after) in additions {
+            if path.is_empty() {
+                value = after;
+                continue;
+            }
+            let (parent, key) = split(&path);
+            match value.pointer_mut(parent).unwrap() {
+                Value::Object(map) => {
+                    map.insert(key, after);
+                }
+                Value::Array(items) => {
+                    assert_eq!(key.parse::<usize>().unwrap(), items.len(), "{path}");
+                    items.push(after);
+                }
+                other => panic!("addition under a scalar {other}"),
+            }
+        }
+        value
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-3i64..3).prop_map(Value::from),
+            "[ab]{0,2}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![Just("a"), Just("b"), Just("c/d"), Just("e~f")]
+                        .prop_map(str::to_owned),
+                    inner,
+                    0..4
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_changes_turn_the_first_value_into_the_second(
+            before in json_value(),
+            after in json_value(),
+        ) {
+            let changes = diff(&before, &after);
+            prop_assert_eq!(apply(&before, &changes), after.clone());
+            prop_assert_eq!(changes.is_empty(), before == after);
+        }
+    }
 
     #[test]
     fn equal_values_have_no_changes() {
@@ -160,15 +249,28 @@ mod tests {
     }
 
     #[test]
-    fn a_stream_that_did_not_exist_yet_shows_as_additions() {
+    fn a_stream_that_did_not_exist_yet_shows_its_state_changed_from_null() {
         let changes = diff(&json!({"state": null}), &json!({"state": {"id": 1}}));
         assert_eq!(
             changes,
-            vec![Change::Added {
+            vec![Change::Changed {
                 path: "/state".into(),
+                before: json!(null),
                 after: json!({"id": 1})
             }]
         );
-        assert_eq!(changes[0].to_string(), r#"+ /state: {"id":1}"#);
+        assert_eq!(changes[0].to_string(), r#"~ /state: null -> {"id":1}"#);
+    }
+
+    #[test]
+    fn a_key_set_to_null_is_changed_not_removed() {
+        assert_eq!(
+            diff(&json!({"a": 1}), &json!({"a": null})),
+            vec![Change::Changed {
+                path: "/a".into(),
+                before: json!(1),
+                after: json!(null)
+            }]
+        );
     }
 }
