@@ -53,7 +53,7 @@ impl HashedEvent {
 /// How often [`verify_chains_reporting`] reports progress, in events.
 pub const PROGRESS_EVERY: u64 = 10_000;
 
-/// Which streams to check; `None` means all.
+/// Which streams to check; `None` means all (an id without a type is ignored).
 #[derive(Debug, Clone, Default)]
 pub struct ChainScope {
     pub aggregate_type: Option<String>,
@@ -111,18 +111,33 @@ pub async fn verify_chains_reporting(
     scope: &ChainScope,
     mut progress: impl FnMut(u64),
 ) -> Result<ChainReport, Error> {
-    let mut rows = sqlx::query_as::<_, HashedEvent>(
-        "SELECT global_position, transaction_id, event_id, aggregate_type, aggregate_id,
-                sequence, event_type, event_version, payload::text AS payload,
-                metadata::text AS metadata, recorded_at, hash
-           FROM events
-          WHERE ($1::text IS NULL OR aggregate_type = $1)
-            AND ($2::text IS NULL OR aggregate_id = $2)
-          ORDER BY aggregate_type, aggregate_id, sequence",
-    )
-    .bind(scope.aggregate_type.as_deref())
-    .bind(scope.aggregate_id.as_deref())
-    .fetch(pool);
+    // Only the conditions in scope are named: a generic `($1 IS NULL OR …)` plan,
+    // which a pooled connection settles on after a few calls, would sort the
+    // whole log to check one stream.
+    macro_rules! chains {
+        ($($condition:literal)?) => {
+            concat!(
+                "SELECT ",
+                crate::log::event_columns!(),
+                ", hash FROM events ",
+                $($condition,)?
+                " ORDER BY aggregate_type, aggregate_id, sequence"
+            )
+        };
+    }
+    let query = match (
+        scope.aggregate_type.as_deref(),
+        scope.aggregate_id.as_deref(),
+    ) {
+        (None, _) => sqlx::query_as::<_, HashedEvent>(chains!()),
+        (Some(kind), None) => sqlx::query_as(chains!("WHERE aggregate_type = $1")).bind(kind),
+        (Some(kind), Some(id)) => {
+            sqlx::query_as(chains!("WHERE aggregate_type = $1 AND aggregate_id = $2"))
+                .bind(kind)
+                .bind(id)
+        }
+    };
+    let mut rows = query.fetch(pool);
 
     let mut report = ChainReport::default();
     // (type, id, sequence, stored hash) of the previous event read.

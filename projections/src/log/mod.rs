@@ -8,6 +8,17 @@
 //! (`pg_snapshot_xmin(pg_current_snapshot())`): every such transaction has ended, so
 //! nothing can appear behind the checkpoint afterwards.
 
+/// The columns of a [`RecordedEvent`], as every reading of the log selects them: a
+/// literal, so queries built with `concat!` stay static strings.
+macro_rules! event_columns {
+    () => {
+        "global_position, transaction_id, event_id, aggregate_type, aggregate_id,
+         sequence, event_type, event_version, payload::text AS payload,
+         metadata::text AS metadata, recorded_at"
+    };
+}
+pub(crate) use event_columns;
+
 mod checkpoint;
 pub mod horizon;
 pub mod integrity;

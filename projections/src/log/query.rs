@@ -74,9 +74,7 @@ impl EventFilter {
     }
 }
 
-const COLUMNS: &str = "global_position, transaction_id, event_id, aggregate_type, aggregate_id,
-        sequence, event_type, event_version, payload::text AS payload,
-        metadata::text AS metadata, recorded_at, hash";
+const COLUMNS: &str = concat!(super::event_columns!(), ", hash");
 
 /// One filtered reading of the log, its SQL built once with only the conditions
 /// that are set.
@@ -220,22 +218,6 @@ pub async fn stream_history<'e>(
     ))
     .bind(aggregate_type)
     .bind(aggregate_id)
-    .fetch_all(executor)
-    .await?)
-}
-
-/// The events at `positions`, whole and in reader order: for a live reader that
-/// filtered a batch and wants the matching events with their hashes.
-pub async fn by_positions<'e>(
-    executor: impl PgExecutor<'e>,
-    positions: &[i64],
-) -> Result<Vec<HashedEvent>, Error> {
-    Ok(sqlx::query_as::<_, HashedEvent>(&format!(
-        "SELECT {COLUMNS} FROM events
-          WHERE global_position = ANY($1)
-          ORDER BY transaction_id, global_position"
-    ))
-    .bind(positions)
     .fetch_all(executor)
     .await?)
 }

@@ -47,10 +47,9 @@ impl RecordedEvent {
 macro_rules! batch_query {
     ($($condition:literal),*) => {
         concat!(
-            "SELECT global_position, transaction_id, event_id, aggregate_type, aggregate_id,
-                    sequence, event_type, event_version, payload::text AS payload,
-                    metadata::text AS metadata, recorded_at
-               FROM events
+            "SELECT ",
+            super::event_columns!(),
+            " FROM events
               WHERE (transaction_id, global_position) > ($1, $2)
                 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
             $($condition,)*

@@ -6,6 +6,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use super::integrity::HashedEvent;
+use super::query::{read_page, EventFilter};
 use super::{read_batch, Checkpoint, RecordedEvent, WakeupReceiver};
 use crate::Error;
 
@@ -55,6 +57,18 @@ impl LogTail {
     pub async fn read(&mut self, limit: i64) -> Result<Vec<RecordedEvent>, Error> {
         self.wakeups.clear();
         let batch = read_batch(&self.pool, self.checkpoint, limit).await?;
+        if !batch.is_empty() {
+            self.next_wait = HELD_BACK_RETRY;
+        }
+        Ok(batch)
+    }
+
+    /// [`read`](Self::read), with each event's stored hash: for readers that show
+    /// the log to people (the audit stream, `commerce-replay tail`).
+    pub async fn read_hashed(&mut self, limit: i64) -> Result<Vec<HashedEvent>, Error> {
+        self.wakeups.clear();
+        let (batch, _) =
+            read_page(&self.pool, &EventFilter::default(), self.checkpoint, limit).await?;
         if !batch.is_empty() {
             self.next_wait = HELD_BACK_RETRY;
         }

@@ -51,31 +51,26 @@ pub async fn run(pool: &PgPool, args: TailArgs) -> anyhow::Result<ExitCode> {
     let mut tail = LogTail::new(pool.clone(), wakeups.subscribe(), from, POLL);
     let filter = args.filter.to_filter();
     let mut printed = 0u64;
-    while let Some(batch) = tail
-        .next_batch(1000, &cancel)
-        .await
-        .context("failed to read the log")?
-    {
-        let positions: Vec<i64> = batch
-            .iter()
-            .filter(|event| filter.matches(event))
-            .map(|event| event.global_position)
-            .collect();
-        if positions.is_empty() {
-            continue;
-        }
-        // The batch lacks the hashes: read the matching events whole, in order.
-        let hashed = projections::log::query::by_positions(pool, &positions)
+    loop {
+        let batch = tail
+            .read_hashed(1000)
             .await
             .context("failed to read the log")?;
-        for event in hashed {
-            say!("{}", serde_json::to_string(&event)?)?;
+        let Some(last) = batch.last().map(|hashed| hashed.event.checkpoint()) else {
+            if !tail.wait(&cancel).await {
+                break;
+            }
+            continue;
+        };
+        for hashed in batch.iter().filter(|hashed| filter.matches(&hashed.event)) {
+            say!("{}", serde_json::to_string(hashed)?)?;
             printed += 1;
             if args.limit.is_some_and(|limit| printed >= limit) {
                 cancel.cancel();
                 return Ok(ExitCode::SUCCESS);
             }
         }
+        tail.seek(last);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,9 +17,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use projections::log::integrity::log_head;
-use projections::log::query::{read_page, EventFilter};
+use projections::log::query::EventFilter;
 use projections::log::{Checkpoint, LogTail};
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::{decode_cursor, encode_cursor, LogParams, READERS};
@@ -85,7 +84,6 @@ pub async fn follow(
     );
     let follower = Follower {
         tail,
-        pool: state.pool.clone(),
         filter,
         shutdown: state.shutdown.clone(),
         pending: VecDeque::new(),
@@ -99,7 +97,6 @@ pub async fn follow(
 /// One client's reading of the live log.
 struct Follower {
     tail: LogTail,
-    pool: PgPool,
     filter: EventFilter,
     shutdown: CancellationToken,
     /// Matching events read but not sent yet.
@@ -152,19 +149,8 @@ impl Follower {
 
     /// Reads the next batch after the tail's checkpoint, queues the events that
     /// match and moves past all of them; `false` when there was nothing to read.
-    ///
-    /// The read goes through [`read_page`] without a filter, not
-    /// [`LogTail::read`], because the answer carries each event's hash; the tail
-    /// keeps the position and the waiting.
     async fn read(&mut self) -> Result<bool, ApiError> {
-        let (batch, _) = read_page(
-            &self.pool,
-            &EventFilter::default(),
-            self.tail.checkpoint(),
-            BATCH,
-        )
-        .await
-        .map_err(read_error)?;
+        let batch = self.tail.read_hashed(BATCH).await.map_err(read_error)?;
         let Some(last) = batch.last() else {
             return Ok(false);
         };
