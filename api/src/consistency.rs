@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderName;
-use projections::log::{Checkpoint, TransactionId};
+use eventlog::{Checkpoint, TransactionId};
 use sqlx::PgPool;
 
 use crate::error::ApiError;

@@ -40,13 +40,23 @@ pub enum ApiError {
     TooManyRequests { retry_after: Duration },
     #[error("{0}")]
     Unavailable(String),
+    /// The database went away under the request (a terminated connection, a
+    /// restart): nothing was decided, the same request may be sent again.
+    #[error("the database is unavailable; retry shortly")]
+    DatabaseUnavailable(#[source] BoxError),
     /// A read model did not reach the caller's consistency token in time.
     #[error("{0}")]
     NotYetConsistent(String),
-    /// Anything unexpected; the body never carries its details.
+    /// Anything unexpected; the body never carries its details, the log the
+    /// whole chain of causes.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long a client should wait before retrying after a lost database.
+const DATABASE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// An RFC 9457 problem body, with `code` for programs and `request_id` to quote.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -73,8 +83,8 @@ impl ApiError {
         }
     }
 
-    pub fn internal(error: impl std::fmt::Display) -> Self {
-        ApiError::Internal(error.to_string())
+    pub fn internal(error: impl Into<BoxError>) -> Self {
+        ApiError::Internal(error.into())
     }
 
     fn parts(&self) -> (StatusCode, &'static str) {
@@ -94,6 +104,9 @@ impl ApiError {
             ApiError::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::DatabaseUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
             ApiError::NotYetConsistent(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "consistency_timeout")
             }
@@ -116,7 +129,7 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+            tracing::error!(error = %cause_chain(&self), "request failed");
         }
         let problem = Problem {
             kind: format!("https://commerce.example/problems/{code}"),
@@ -127,7 +140,12 @@ impl IntoResponse for ApiError {
             request_id: None,
         };
         let mut response = problem_response(status, &problem);
-        if let ApiError::TooManyRequests { retry_after } = self {
+        let retry_after = match self {
+            ApiError::TooManyRequests { retry_after } => Some(retry_after),
+            ApiError::DatabaseUnavailable(_) => Some(DATABASE_RETRY_AFTER),
+            _ => None,
+        };
+        if let Some(retry_after) = retry_after {
             let seconds = retry_after.as_secs().max(1).to_string();
             if let Ok(value) = HeaderValue::from_str(&seconds) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -145,4 +163,149 @@ pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
         body,
     )
         .into_response()
+}
+
+/// `error: cause: cause…`, for the log: a 5xx's causes are what an operator needs.
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // thiserror's `{0}` displays often repeat their source: say it once.
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = cause.source();
+    }
+    chain
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut => {
+                ApiError::Unavailable("the database is overloaded; retry shortly".into())
+            }
+            error if eventlog::is_transient_database_error(&error) => {
+                ApiError::DatabaseUnavailable(error.into())
+            }
+            error => match on_constraint(&error) {
+                Some(refusal) => refusal,
+                None => ApiError::Internal(error.into()),
+            },
+        }
+    }
+}
+
+/// Unique constraints that stand for business rules, by name.
+fn on_constraint(error: &sqlx::Error) -> Option<ApiError> {
+    let constraint = error.as_database_error()?.constraint()?;
+    match constraint {
+        "product_skus_pkey" => Some(ApiError::Conflict {
+            code: "sku_taken",
+            detail: "another product already has this SKU".into(),
+        }),
+        _ => None,
+    }
+}
+
+impl From<eventlog::Error> for ApiError {
+    fn from(error: eventlog::Error) -> Self {
+        match error {
+            eventlog::Error::Database(error) => error.into(),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<projections::Error> for ApiError {
+    fn from(error: projections::Error) -> Self {
+        match error {
+            projections::Error::InvalidCursor(reason) => {
+                ApiError::bad_request("invalid_cursor", format!("invalid cursor: {reason}"))
+            }
+            projections::Error::InvalidSearch(reason) => {
+                ApiError::bad_request("invalid_search", reason)
+            }
+            projections::Error::Database(error) => error.into(),
+            projections::Error::Log(error) => error.into(),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<commands::StoreError> for ApiError {
+    fn from(error: commands::StoreError) -> Self {
+        use commands::StoreError;
+        match error {
+            StoreError::Conflict => ApiError::Conflict {
+                code: "contended",
+                detail: "the aggregate changed while the command ran; retry".into(),
+            },
+            StoreError::Database(error) => error.into(),
+            StoreError::Group(error) if eventlog::is_transient_database_error(&error) => {
+                ApiError::DatabaseUnavailable(Box::new(StoreError::Group(error)))
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+/// The one mapping of the command side's errors to HTTP.
+impl<E: domain::Refusal + Send + Sync + 'static> From<commands::CommandError<E>> for ApiError {
+    fn from(error: commands::CommandError<E>) -> Self {
+        use commands::CommandError;
+        match error {
+            CommandError::Refused(refusal) if refusal.code() == "not_found" => {
+                ApiError::Missing(refusal.to_string())
+            }
+            CommandError::Refused(refusal) => ApiError::Refused {
+                code: refusal.code(),
+                detail: refusal.to_string(),
+            },
+            CommandError::VersionMismatch { expected, actual } => ApiError::Conflict {
+                code: "version_mismatch",
+                detail: format!(
+                    "If-Match named version {expected}, but the aggregate is at version {actual}; read it again"
+                ),
+            },
+            CommandError::Contended => ApiError::Conflict {
+                code: "contended",
+                detail: "the aggregate kept changing while the command ran; retry".into(),
+            },
+            CommandError::Store(error) => error.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_is_a_503_to_retry_and_a_bad_statement_a_500() {
+        let lost = ApiError::from(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        )));
+        assert_eq!(lost.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let response = lost.into_response();
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        let broken = ApiError::from(sqlx::Error::ColumnNotFound("doc".into()));
+        assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn the_log_line_names_every_cause() {
+        let error = ApiError::from(commands::StoreError::Database(sqlx::Error::Io(
+            std::io::Error::other("the socket broke"),
+        )));
+        let chain = cause_chain(&error);
+        assert!(chain.contains("the database is unavailable"), "{chain}");
+        assert!(chain.contains("the socket broke"), "{chain}");
+    }
 }

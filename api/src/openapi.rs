@@ -53,7 +53,7 @@ pub struct AddressSchema {
     components(schemas(crate::error::Problem, MoneySchema, AddressSchema,
         audit::AuditEventSchema, audit::AuditPageSchema, audit::StreamHistorySchema,
         audit::BrokenEventSchema, audit::VerdictSchema)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags((name = "commands", description = "Change something: answered with the aggregate's id, version and a consistency token"),
          (name = "queries", description = "Read a read model; send `X-Consistency-Token` to read your own writes"),
          (name = "audit", description = "Auditors and analysts: the event log with its metadata, a stream's past state, the hash-chain check, the log live"),
@@ -76,6 +76,48 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The problem answers every route shares, declared here once: a 4XX for what the
+/// caller sent or may not do, a 5XX for a dependency down (503, with
+/// `Retry-After`) or a fault of ours. Both are RFC 9457 problem bodies.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                for (status, description) in [
+                    ("4XX", "A problem with the request: see `code`"),
+                    ("5XX", "A dependency is down (503, retry after `Retry-After`) or a fault of ours"),
+                ] {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description).into());
+                }
+            }
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use commands::event_store::writer_options;
 use projections::kafka::KafkaPublisher;
-use projections::log::horizon::ensure_cluster_ahead_of_log;
-use projections::log::LogWakeups;
+use eventlog::horizon::ensure_cluster_ahead_of_log;
+use eventlog::LogWakeups;
 use projections::redis_views::{HotViews, RedisViewsSink};
 use projections::runtime::{
     OnFailure, Projector, ProjectorOptions, ProjectorRuntime, ProjectorStates, RunningProjectors,
@@ -23,7 +23,8 @@ use tokio_util::sync::CancellationToken;
 use commands::catalog::Catalog;
 use commands::checkout::{CheckoutProcess, CheckoutScheduler, CheckoutSettings};
 use commands::payment_gateway::{PaymentGateway, RetryingGateway, TestGateway};
-use commands::StoreOptions;
+use commands::{StoreOptions, Stores};
+use domain::product::Product;
 use domain::shared::Currency;
 use projections::search::{SearchIndex, SearchIndexer};
 
@@ -35,7 +36,7 @@ use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::routes;
 use crate::secret::Secret;
 use crate::state::AppState;
-use crate::state::{Settings, Stores};
+use crate::state::Settings;
 
 /// Creates the database if missing, applies pending migrations, and returns a pool.
 pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
@@ -79,15 +80,9 @@ pub fn projectors(
 ) -> anyhow::Result<ProjectorRuntime> {
     let read_models = projections::read_models::postgres_projections();
     let pool_for_search = pool.clone();
-    // The checkout process writes through stores of its own, like another
-    // process would: their caches stay apart from the API's.
-    let stores = Stores::new(&pool, &wakeups, StoreOptions::default());
     let process = CheckoutProcess {
         pool: pool.clone(),
-        carts: stores.carts,
-        orders: stores.orders,
-        inventory: stores.inventory,
-        payments: stores.payments,
+        stores: Stores::new(&pool, &wakeups, StoreOptions::default()),
         gateway,
         settings: checkout,
     };
@@ -190,7 +185,7 @@ pub fn app_state(
         })
     });
     Ok(AppState {
-        catalog: Arc::new(Catalog::new(stores.products.clone())),
+        catalog: Arc::new(Catalog::new(stores.of::<Product>().clone())),
         gateway: gateway(Duration::from_secs(5)),
         pool,
         redis: redis_target.map(|target| target.client),

@@ -5,15 +5,9 @@ use std::time::Duration;
 
 use commands::catalog::Catalog;
 use commands::payment_gateway::PaymentGateway;
-use commands::store::GroupCommit;
-use commands::{AggregateStore, StoreOptions};
-use domain::cart::Cart;
-use domain::inventory::Inventory;
-use domain::order::Order;
-use domain::payment::Payment;
-use domain::product::Product;
+use commands::Stores;
 use domain::shared::Currency;
-use projections::log::LogWakeups;
+use eventlog::LogWakeups;
 use projections::redis_views::HotViews;
 use projections::runtime::ProjectorStates;
 use sqlx::PgPool;
@@ -52,41 +46,6 @@ impl AppState {
     /// The same state, with long-lived answers ending when `shutdown` fires.
     pub fn with_shutdown(self, shutdown: CancellationToken) -> Self {
         AppState { shutdown, ..self }
-    }
-}
-
-/// The command side: one store per aggregate type.
-#[derive(Clone)]
-pub struct Stores {
-    pub products: Arc<AggregateStore<Product>>,
-    pub inventory: Arc<AggregateStore<Inventory>>,
-    pub carts: Arc<AggregateStore<Cart>>,
-    pub orders: Arc<AggregateStore<Order>>,
-    pub payments: Arc<AggregateStore<Payment>>,
-}
-
-impl Stores {
-    /// A store per aggregate type, all appending through one group commit, so
-    /// concurrent commands of every type share commits.
-    pub fn new(pool: &PgPool, wakeups: &LogWakeups, options: StoreOptions) -> Self {
-        let group = GroupCommit::start(pool.clone());
-        let (p, w) = (pool, wakeups);
-        Stores {
-            products: AggregateStore::sharing(p.clone(), w.clone(), options, group.clone()),
-            // A SKU's stream grows with every order: snapshot it.
-            inventory: AggregateStore::sharing(
-                p.clone(),
-                w.clone(),
-                StoreOptions {
-                    snapshot_every: Some(100),
-                    ..options
-                },
-                group.clone(),
-            ),
-            carts: AggregateStore::sharing(p.clone(), w.clone(), options, group.clone()),
-            orders: AggregateStore::sharing(p.clone(), w.clone(), options, group.clone()),
-            payments: AggregateStore::sharing(p.clone(), w.clone(), options, group),
-        }
     }
 }
 

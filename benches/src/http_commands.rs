@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use api::auth::Role;
 use api::config::{ApiConfig, RedisConfig};
 use api::secret::Secret;
-use projections::log::LogWakeups;
+use eventlog::LogWakeups;
 use projections::runtime::ProjectorOptions;
 use serde_json::{json, Value};
 use sqlx::PgPool;

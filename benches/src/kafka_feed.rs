@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use projections::kafka::{KafkaPublisher, KafkaSettings, AGGREGATE_TOPICS};
+use domain::AggregateKind;
+use projections::kafka::{topic_of, KafkaPublisher, KafkaSettings};
 use projections::runtime::Projector;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
@@ -17,9 +18,9 @@ pub async fn publish_from_zero(pool: &PgPool, brokers: &str, total: i64) -> anyh
         topic_prefix: format!("bench-{}", uuid::Uuid::new_v4().simple()),
         ..KafkaSettings::new(brokers)
     };
-    let topics: Vec<String> = AGGREGATE_TOPICS
+    let topics: Vec<String> = AggregateKind::ALL
         .iter()
-        .map(|(_, suffix)| format!("{}.{suffix}", settings.topic_prefix))
+        .map(|kind| topic_of(&settings.topic_prefix, *kind))
         .collect();
     let publisher = KafkaPublisher::new(settings, pool.clone())?;
     let rate = crate::rebuild(pool, total, Projector::SideEffect(Arc::new(publisher))).await?;

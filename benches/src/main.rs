@@ -37,7 +37,7 @@ use commands::event_store::{cqrs, writer_options};
 use cqrs_es::persist::{PersistedEventRepository, SerializedEvent};
 use futures::TryStreamExt;
 use postgres_es::PostgresEventRepository;
-use projections::log::{read_batch, Checkpoint, LogWakeups};
+use eventlog::{read_batch, Checkpoint, LogWakeups};
 use projections::read_models::event_counts::EventCountsProjection;
 use projections::runtime::{
     projector_lags, OnFailure, Projector, ProjectorOptions, ProjectorRuntime,

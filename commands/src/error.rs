@@ -8,12 +8,13 @@ pub enum StoreError {
     /// Another writer appended to the stream first.
     #[error("the aggregate changed while the command ran")]
     Conflict,
-    #[error("stored event {aggregate_type}/{aggregate_id}#{sequence} cannot be read: {reason}")]
+    #[error("stored event {aggregate_type}/{aggregate_id}#{sequence} cannot be read: {source}")]
     Corrupt {
         aggregate_type: &'static str,
         aggregate_id: String,
         sequence: u64,
-        reason: String,
+        #[source]
+        source: serde_json::Error,
     },
     #[error("the stream is too long")]
     SequenceOverflow,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
-use projections::log::Checkpoint;
+use eventlog::Checkpoint;
 
 use crate::error::{CommandError, StoreError};
 use crate::metadata::CommandMetadata;

@@ -10,8 +10,10 @@ pub mod execute;
 pub mod metadata;
 pub mod payment_gateway;
 pub mod store;
+pub mod stores;
 
 pub use error::{CommandError, StoreError};
 pub use execute::{execute, CommandOptions, Executed};
 pub use metadata::CommandMetadata;
 pub use store::{AggregateStore, AppendHook, Loaded, StoreOptions};
+pub use stores::Stores;

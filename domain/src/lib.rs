@@ -11,8 +11,11 @@ pub mod inventory;
 pub mod order;
 pub mod payment;
 pub mod product;
+pub mod registry;
 pub mod shared;
 pub mod upcasting;
+
+pub use registry::{AggregateKind, Family, ForEachAggregate, Make, PerAggregate, RegisteredAggregate};
 
 /// A business refusal: every aggregate's error, with the stable code the API
 /// answers it with (HTTP 422, `code` in the problem body).

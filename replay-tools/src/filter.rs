@@ -3,14 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use projections::log::query::EventFilter;
+use domain::AggregateKind;
+use eventlog::query::EventFilter;
 
 /// Which events: every flag narrows, none means the whole log.
 #[derive(Debug, Clone, Default, Args)]
 pub struct FilterArgs {
-    /// Only streams of this aggregate type (Cart, Order, Inventory, Payment, Product).
+    /// Only streams of this aggregate type (Cart, Order, Inventory, Payment, Product;
+    /// any spelling: cart, carts).
     #[arg(long)]
-    pub aggregate_type: Option<String>,
+    pub aggregate_type: Option<AggregateKind>,
     /// Only this stream (with --aggregate-type).
     #[arg(long, requires = "aggregate_type")]
     pub aggregate_id: Option<String>,
@@ -40,7 +42,7 @@ pub struct FilterArgs {
 impl FilterArgs {
     pub fn to_filter(&self) -> EventFilter {
         EventFilter {
-            aggregate_type: self.aggregate_type.clone(),
+            aggregate_type: self.aggregate_type.map(|kind| kind.type_name().to_owned()),
             aggregate_id: self.aggregate_id.clone(),
             event_type: self.event_type.clone(),
             actor: self.actor.clone(),

@@ -116,7 +116,7 @@ const HORIZON_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Waits until everything committed before now is readable in log order; warns
 /// when an old transaction keeps part of it back (it is read next time).
 async fn settle_horizon(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let settled = projections::log::horizon::wait_for_horizon(pool, HORIZON_WAIT)
+    let settled = eventlog::horizon::wait_for_horizon(pool, HORIZON_WAIT)
         .await
         .context("failed to read the log's horizon")?;
     if !settled {

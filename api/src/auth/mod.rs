@@ -163,6 +163,50 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
     }
 }
 
+/// The roles a route admits: see [`Allowed`].
+pub trait Roles: Send + Sync + 'static {
+    const ROLES: &'static [Role];
+}
+
+/// Admins only: the catalog, stock, shipping, refunds.
+pub struct Admins;
+impl Roles for Admins {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// Admins, and customers acting on what is theirs (the route checks ownership).
+pub struct AdminsAndCustomers;
+impl Roles for AdminsAndCustomers {
+    const ROLES: &'static [Role] = &[Role::Admin, Role::Customer];
+}
+
+/// Customers only.
+pub struct Customers;
+impl Roles for Customers {
+    const ROLES: &'static [Role] = &[Role::Customer];
+}
+
+/// A caller holding one of `R`'s roles. As an extractor of the request's parts it
+/// runs before the body is read: an anonymous caller gets 401 and a caller of
+/// another role 403, whatever the body holds.
+pub struct Allowed<R: Roles>(pub Principal, std::marker::PhantomData<R>);
+
+impl<R: Roles> Allowed<R> {
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync, R: Roles> FromRequestParts<S> for Allowed<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        principal.require(R::ROLES)?;
+        Ok(Allowed(principal, std::marker::PhantomData))
+    }
+}
+
 /// The caller as the rate limiter and the idempotency records key it: the token's
 /// subject, or nothing for anonymous callers.
 pub fn subject_of(request: &Request) -> Option<String> {

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use commands::{AppendHook, CommandOptions, Executed};
+use commands::{AppendHook, Executed};
 use domain::payment::{CardSummary, GatewayReference, PaymentCommand};
 use domain::shared::{Money, PaymentId};
 use hmac::{Hmac, Mac};
@@ -18,7 +18,7 @@ use sha2::Sha256;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::commands::{run, CommandContext, Extras};
+use super::commands::{Call, CommandContext};
 use crate::error::ApiError;
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -182,8 +182,7 @@ impl AppendHook for TakeEvent<'_> {
 #[utoipa::path(post, path = "/webhooks/payments", tag = "webhooks",
     request_body = WebhookEvent,
     params(("Payment-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\">")),
-    responses((status = 200, body = Received),
-              (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Received)))]
 pub async fn payments(
     State(state): State<AppState>,
     context: CommandContext,
@@ -214,8 +213,7 @@ pub async fn payments(
     let taken: Option<i32> = sqlx::query_scalar("SELECT 1 FROM webhook_events WHERE event_id = $1")
         .bind(&event_id)
         .fetch_optional(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if taken.is_some() {
         return Err(replayed());
     }
@@ -226,17 +224,10 @@ pub async fn payments(
         ..context
     };
     let hook = TakeEvent(&event_id);
-    let executed = run(
-        &state.stores.payments,
-        &context,
-        &payment_id.to_string(),
-        "gateway-webhook",
-        command,
-        CommandOptions::default(),
-        &Extras::default(),
-        Some(&hook),
-    )
-    .await?;
+    let executed = Call::<domain::payment::Payment>::new(payment_id, "gateway-webhook", command)
+        .with_hook(&hook)
+        .run(&state, &context)
+        .await?;
     if executed.appended == 0 {
         // A fact already recorded (the synchronous answer won the race): take the
         // id all the same, so a later replay is refused.
@@ -244,8 +235,7 @@ pub async fn payments(
             sqlx::query("INSERT INTO webhook_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING")
                 .bind(&event_id)
                 .execute(&state.pool)
-                .await
-                .map_err(ApiError::internal)?;
+                .await?;
         if inserted.rows_affected() == 0 {
             return Err(replayed());
         }

@@ -370,12 +370,12 @@ async fn unpaid_orders_lose_their_stock_then_are_cancelled_by_the_scheduler(pool
         pool: pool.clone(),
         inventory: commands::AggregateStore::new(
             pool.clone(),
-            projections::log::LogWakeups::local(),
+            eventlog::LogWakeups::local(),
             commands::StoreOptions::default(),
         ),
         orders: commands::AggregateStore::new(
             pool.clone(),
-            projections::log::LogWakeups::local(),
+            eventlog::LogWakeups::local(),
             commands::StoreOptions::default(),
         ),
         payment_timeout: Duration::from_secs(30 * 60),

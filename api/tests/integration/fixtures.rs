@@ -12,7 +12,7 @@ use domain::shared::{
     CartId, Currency, CustomerId, Email, LineItem, Money, OrderId, PaymentId, PaymentMethodToken,
     PostalAddress, PostalAddressFields, Quantity, Sku,
 };
-use projections::log::LogWakeups;
+use eventlog::LogWakeups;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;

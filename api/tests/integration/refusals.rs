@@ -898,3 +898,32 @@ async fn a_malformed_authorization_header_is_401(pool: PgPool) {
     }
     assert_eq!(count_events(&app.pool).await, before);
 }
+
+/// Who may send a command is settled before its body is read: an anonymous caller
+/// with a broken body is told to sign in (401), a customer with one that the route
+/// is not theirs (403), not what is wrong with the body.
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn callers_are_refused_before_their_body_is_validated(pool: PgPool) {
+    let app = spawn_app(pool, false).await;
+    let customer = app.token("7d0b6a5e-8f5b-4a35-9b0a-3c3cbbd3f0a1", Role::Customer);
+    let invalid = json!({"sku": "", "unknown_field": true});
+    let id = "00000000-0000-0000-0000-000000000001";
+    for path in [
+        "/commands/products".to_owned(),
+        format!("/commands/products/{id}/change-price"),
+        "/commands/inventory/MUG-1/receive".to_owned(),
+        format!("/commands/orders/{id}/ship"),
+        format!("/commands/payments/{id}/refund"),
+    ] {
+        let anonymous = app.command(&path, Caller::Anonymous, invalid.clone()).await;
+        assert_eq!(anonymous.status, 401, "{path}: {}", anonymous.body);
+        let wrong_role = app
+            .command(&path, Caller::Bearer(&customer), invalid.clone())
+            .await;
+        assert_eq!(wrong_role.status, 403, "{path}: {}", wrong_role.body);
+    }
+    let anonymous_cancel = app
+        .command(&format!("/commands/orders/{id}/cancel"), Caller::Anonymous, invalid)
+        .await;
+    assert_eq!(anonymous_cancel.status, 401, "{}", anonymous_cancel.body);
+}

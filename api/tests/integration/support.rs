@@ -11,7 +11,7 @@ use api::routes::router;
 use api::secret::Secret;
 use api::server::{app_state, projectors};
 use projections::kafka::{KafkaPublisher, KafkaSettings};
-use projections::log::LogWakeups;
+use eventlog::LogWakeups;
 use projections::runtime::ProjectorOptions;
 use serde_json::Value;
 use sqlx::PgPool;

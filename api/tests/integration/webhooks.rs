@@ -7,7 +7,7 @@ use api::secret::Secret;
 use commands::{execute, AggregateStore, CommandOptions, StoreOptions};
 use domain::payment::{GatewayReference, NextAction, Payment, PaymentCommand};
 use domain::shared::{Currency, Money, OrderId, PaymentId, PaymentMethodToken};
-use projections::log::LogWakeups;
+use eventlog::LogWakeups;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;

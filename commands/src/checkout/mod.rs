@@ -33,17 +33,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::cart::Cart;
-use domain::inventory::Inventory;
-use domain::order::Order;
-use domain::payment::Payment;
 use futures::future::try_join_all;
-use projections::log::RecordedEvent;
+use eventlog::RecordedEvent;
 use projections::runtime::SideEffectSink;
 use sqlx::PgPool;
 
 use crate::payment_gateway::PaymentGateway;
-use crate::store::AggregateStore;
+use crate::stores::Stores;
 
 pub const PROJECTOR: &str = "checkout_process";
 
@@ -67,10 +63,9 @@ impl Default for CheckoutSettings {
 
 pub struct CheckoutProcess {
     pub pool: PgPool,
-    pub carts: Arc<AggregateStore<Cart>>,
-    pub orders: Arc<AggregateStore<Order>>,
-    pub inventory: Arc<AggregateStore<Inventory>>,
-    pub payments: Arc<AggregateStore<Payment>>,
+    /// Stores of its own, like another process would have: their caches stay
+    /// apart from the API's.
+    pub stores: Stores,
     pub gateway: Arc<dyn PaymentGateway>,
     pub settings: CheckoutSettings,
 }

@@ -8,8 +8,8 @@ use domain::inventory::{Inventory, InventoryCommand, InventoryError, ReleaseReas
 use domain::order::{CancelledBy, OrderCommand, OrderEvent};
 use domain::payment::{PaymentCommand, PaymentEvent};
 use domain::shared::{Money, OrderId, PaymentId, PaymentMethodToken};
-use projections::log::RecordedEvent;
-use projections::read_models::document::decode;
+use eventlog::RecordedEvent;
+use eventlog::decode;
 use projections::Error;
 use uuid::Uuid;
 
@@ -124,7 +124,7 @@ impl CheckoutProcess {
         event: &RecordedEvent,
     ) -> Result<(), Error> {
         let name = command.name();
-        self.send(&self.orders, &order_id.to_string(), name, command, event)
+        self.send(self.stores.of::<domain::order::Order>(), &order_id.to_string(), name, command, event)
             .await
             .map(|_| ())
     }
@@ -137,7 +137,7 @@ impl CheckoutProcess {
     ) -> Result<(), Error> {
         let name = command.name();
         self.send(
-            &self.payments,
+            self.stores.of::<domain::payment::Payment>(),
             &payment_id.to_string(),
             name,
             command,
@@ -223,7 +223,7 @@ impl CheckoutProcess {
                 expires_at: event.recorded_at + ttl,
             };
             let outcome = execute::<Inventory>(
-                &self.inventory,
+                self.stores.of::<domain::inventory::Inventory>(),
                 line.sku.as_str(),
                 reserve,
                 &caused_by(event, "reserve-stock"),
@@ -426,7 +426,7 @@ impl CheckoutProcess {
                 quantity: Some(line.quantity),
             };
             self.send(
-                &self.inventory,
+                self.stores.of::<domain::inventory::Inventory>(),
                 line.sku.as_str(),
                 "commit-reservation",
                 commit,
@@ -435,7 +435,8 @@ impl CheckoutProcess {
             .await?;
         }
         let (order, _) = self
-            .orders
+            .stores
+            .of::<domain::order::Order>()
             .load(&order_id.to_string())
             .await
             .map_err(transient)?;
@@ -446,7 +447,8 @@ impl CheckoutProcess {
             return Ok(());
         };
         let (payment, _) = self
-            .payments
+            .stores
+            .of::<domain::payment::Payment>()
             .load(&paid.payment_id.to_string())
             .await
             .map_err(transient)?;
@@ -509,7 +511,8 @@ impl CheckoutProcess {
             return Ok(());
         };
         let (order, _) = self
-            .orders
+            .stores
+            .of::<domain::order::Order>()
             .load(&order_id.to_string())
             .await
             .map_err(transient)?;
@@ -527,7 +530,7 @@ impl CheckoutProcess {
                 reason: ReleaseReason::OrderCancelled,
             };
             self.send(
-                &self.inventory,
+                self.stores.of::<domain::inventory::Inventory>(),
                 sku.as_str(),
                 "release-reservation",
                 release,
@@ -537,7 +540,8 @@ impl CheckoutProcess {
         }
         let payment_id = payment_id.unwrap_or_else(|| payment_of(order_id));
         let (payment, _) = self
-            .payments
+            .stores
+            .of::<domain::payment::Payment>()
             .load(&payment_id.to_string())
             .await
             .map_err(transient)?;

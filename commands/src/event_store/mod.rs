@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, CqrsFramework, EventEnvelope, Query};
 use postgres_es::{PostgresCqrs, PostgresEventRepository};
-use projections::log::LogWakeups;
+use eventlog::LogWakeups;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 

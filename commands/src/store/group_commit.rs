@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use projections::log::{Checkpoint, TransactionId};
+use eventlog::{Checkpoint, TransactionId};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 

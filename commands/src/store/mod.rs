@@ -22,7 +22,8 @@ mod snapshots;
 use std::sync::Arc;
 
 use cqrs_es::{Aggregate, DomainEvent};
-use projections::log::{Checkpoint, LogWakeups, TransactionId};
+use eventlog::payload::decode_payload;
+use eventlog::{Checkpoint, LogWakeups, TransactionId};
 use sqlx::{PgConnection, PgPool};
 
 pub use cache::AggregateCache;
@@ -188,14 +189,12 @@ where
             if sequence <= loaded.version {
                 continue;
             }
-            let event =
-                decode_event::<A>(&event_type, &event_version, &payload).map_err(|reason| {
-                    StoreError::Corrupt {
-                        aggregate_type: A::TYPE,
-                        aggregate_id: aggregate_id.to_owned(),
-                        sequence,
-                        reason,
-                    }
+            let event = decode_payload::<A::Event>(&event_type, &event_version, &payload)
+                .map_err(|source| StoreError::Corrupt {
+                    aggregate_type: A::TYPE,
+                    aggregate_id: aggregate_id.to_owned(),
+                    sequence,
+                    source,
                 })?;
             loaded.aggregate.apply(event);
             loaded.version = sequence;
@@ -382,17 +381,4 @@ fn last_checkpoint(rows: &[(TransactionId, i64)]) -> Option<Checkpoint> {
             transaction_id: *transaction_id,
             global_position: *position,
         })
-}
-
-/// A stored event as today's type: upcast from its stored version, then parsed.
-pub fn decode_event<A: Aggregate>(
-    event_type: &str,
-    event_version: &str,
-    payload: &str,
-) -> Result<A::Event, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
-    let (_, value) = domain::upcasting::upcast(event_type, event_version, value);
-    serde_json::from_value(value)
-        .map_err(|e| format!("{event_type} v{event_version} does not match the code: {e}"))
 }

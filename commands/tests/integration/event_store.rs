@@ -8,7 +8,7 @@ use commands::CommandMetadata;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
 use cqrs_es::AggregateError;
 use postgres_es::PostgresEventRepository;
-use projections::log::LogWakeups;
+use eventlog::LogWakeups;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -8,7 +8,7 @@ use commands::{
     execute, AggregateStore, AppendHook, CommandError, CommandMetadata, CommandOptions, Executed,
     StoreOptions,
 };
-use projections::log::{Checkpoint, LogWakeups, TransactionId};
+use eventlog::{Checkpoint, LogWakeups, TransactionId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;

@@ -6,7 +6,7 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::EventStore;
 use domain::product::Product;
 use postgres_es::PostgresEventRepository;
-use projections::log::LogWakeups;
+use eventlog::LogWakeups;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rdkafka::message::{Header, OwnedHeaders};
 
 use super::topic_for;
-use crate::log::RecordedEvent;
+use eventlog::RecordedEvent;
 use crate::Error;
 
 /// The header names, as consumers read them (`docs/kafka.md`).
@@ -97,7 +97,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::log::TransactionId;
+    use eventlog::TransactionId;
 
     fn event(metadata: &str) -> RecordedEvent {
         RecordedEvent {

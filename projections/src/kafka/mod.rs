@@ -18,4 +18,4 @@ mod topics;
 pub use message::{header_names, OutgoingMessage};
 pub use publisher::KafkaPublisher;
 pub use settings::KafkaSettings;
-pub use topics::{topic_for, AGGREGATE_TOPICS};
+pub use topics::{topic_for, topic_of};

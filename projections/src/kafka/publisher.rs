@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use super::stream_order::{late_events, send_order};
 use super::topics::ensure_topics;
 use super::{KafkaSettings, OutgoingMessage};
-use crate::log::RecordedEvent;
+use eventlog::RecordedEvent;
 use crate::runtime::SideEffectSink;
 use crate::Error;
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 
-use crate::log::RecordedEvent;
+use eventlog::RecordedEvent;
 use crate::Error;
 
 /// Events of the batch's streams that come before one of the batch's events in
@@ -113,7 +113,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::log::TransactionId;
+    use eventlog::TransactionId;
 
     fn event(id: &str, sequence: i64, position: i64) -> RecordedEvent {
         RecordedEvent {

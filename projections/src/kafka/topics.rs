@@ -7,26 +7,21 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
+use domain::AggregateKind;
+
 use super::KafkaSettings;
 use crate::Error;
 
-/// The aggregate types of the log (as stored in `events.aggregate_type`) and the
-/// suffix of their topic.
-pub const AGGREGATE_TOPICS: [(&str, &str); 5] = [
-    ("Cart", "cart"),
-    ("Order", "order"),
-    ("Inventory", "inventory"),
-    ("Payment", "payment"),
-    ("Product", "product"),
-];
-
-/// `<prefix>.<suffix>` for a known aggregate type; `None` for any other, which the
-/// publisher refuses rather than sending somewhere nobody reads.
+/// `<prefix>.<name>` for a known aggregate type (see [`domain::AggregateKind`]);
+/// `None` for any other, which the publisher refuses rather than sending somewhere
+/// nobody reads.
 pub fn topic_for(prefix: &str, aggregate_type: &str) -> Option<String> {
-    AGGREGATE_TOPICS
-        .iter()
-        .find(|(known, _)| *known == aggregate_type)
-        .map(|(_, suffix)| format!("{prefix}.{suffix}"))
+    AggregateKind::from_type_name(aggregate_type).map(|kind| topic_of(prefix, kind))
+}
+
+/// The topic of `kind`'s events.
+pub fn topic_of(prefix: &str, kind: AggregateKind) -> String {
+    format!("{prefix}.{}", kind.name())
 }
 
 /// Creates every topic of the feed that the cluster lacks; existing ones (whatever
@@ -36,9 +31,9 @@ pub(crate) async fn ensure_topics(settings: &KafkaSettings) -> Result<(), Error>
         .set("bootstrap.servers", &settings.brokers)
         .create()
         .map_err(|e| Error::SinkUnavailable(format!("cannot create a Kafka admin client: {e}")))?;
-    let names: Vec<String> = AGGREGATE_TOPICS
+    let names: Vec<String> = AggregateKind::ALL
         .iter()
-        .map(|(_, suffix)| format!("{}.{suffix}", settings.topic_prefix))
+        .map(|kind| topic_of(&settings.topic_prefix, *kind))
         .collect();
     let topics: Vec<NewTopic<'_>> = names
         .iter()
@@ -83,5 +78,15 @@ mod tests {
             Some("shop.inventory")
         );
         assert_eq!(topic_for("shop", "Tally"), None);
+    }
+
+    #[test]
+    fn every_declared_kind_has_a_topic_of_its_own() {
+        let topics: std::collections::BTreeSet<String> = AggregateKind::ALL
+            .iter()
+            .map(|kind| topic_for("shop", kind.type_name()).unwrap_or_default())
+            .collect();
+        assert_eq!(topics.len(), AggregateKind::ALL.len());
+        assert!(topics.iter().all(|t| t.starts_with("shop.") && t.len() > 5));
     }
 }

@@ -44,7 +44,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::log::RecordedEvent;
+use eventlog::{decode, RecordedEvent};
 use crate::runtime::PostgresProjection;
 use crate::Error;
 
@@ -136,27 +136,6 @@ pub fn created_twice<V>(view: &Option<V>, event: &str) -> Result<(), String> {
         Some(_) => Err(format!("{event} for a stream that already exists")),
         None => Ok(()),
     }
-}
-
-/// The payload of `event` as today's event enum: older shapes go through
-/// [`domain::upcasting::upcast`] first. Payloads no upcaster applies to (nearly
-/// all) are parsed straight from the text, skipping the generic JSON tree.
-pub fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, Error> {
-    let decode_error = |reason: String| Error::Decode {
-        global_position: event.global_position,
-        event_type: event.event_type.clone(),
-        reason,
-    };
-    let needs_upcasting = domain::upcasting::UPCASTERS.iter().any(|step| {
-        step.event_type == event.event_type && step.from_version == event.event_version
-    });
-    if !needs_upcasting {
-        return serde_json::from_str(&event.payload).map_err(|e| decode_error(e.to_string()));
-    }
-    let stored: serde_json::Value =
-        serde_json::from_str(&event.payload).map_err(|e| decode_error(e.to_string()))?;
-    let (_, current) = domain::upcasting::upcast(&event.event_type, &event.event_version, stored);
-    serde_json::from_value(current).map_err(|e| decode_error(e.to_string()))
 }
 
 /// A view with the position and time of the last event folded into it.
@@ -621,7 +600,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::log::TransactionId;
+    use eventlog::TransactionId;
 
     /// A toy view: a running total, opened once.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -758,27 +737,10 @@ mod tests {
         let garbled = recorded(1, r#"{"Subtracted": 1}"#);
         assert!(matches!(
             fold_stream::<Tally>(None, &[&garbled]),
-            Err(Error::Decode {
+            Err(Error::Log(eventlog::Error::Decode {
                 global_position: 101,
                 ..
-            })
-        ));
-    }
-
-    #[test]
-    fn old_payloads_are_upcast_before_they_are_decoded() {
-        let mut event = recorded(1, "");
-        event.event_type = "ProductCreated".into();
-        event.event_version = "1".into();
-        event.payload =
-            r#"{"ProductCreated": {"product_id": "00000000-0000-0000-0000-000000000001",
-            "sku": "MUG-1", "name": "Mug", "description": "", "category": "Kitchen",
-            "brand": "Acme", "price": {"amount": 1200, "currency": "EUR"}}}"#
-                .into();
-        let decoded: domain::product::ProductEvent = decode(&event).unwrap();
-        assert!(matches!(
-            decoded,
-            domain::product::ProductEvent::ProductCreated { attributes, .. } if attributes.is_empty()
+            }))
         ));
     }
 

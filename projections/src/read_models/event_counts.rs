@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::{FromRow, PgConnection, PgExecutor};
 
-use crate::log::RecordedEvent;
+use eventlog::RecordedEvent;
 use crate::runtime::PostgresProjection;
 use crate::Error;
 

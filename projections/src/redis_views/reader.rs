@@ -10,7 +10,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use super::keys::KeySpace;
 use super::scripts;
 use super::{HotView, RedisTarget};
-use crate::log::Checkpoint;
+use eventlog::Checkpoint;
 use crate::Error;
 
 /// A view found in Redis.

@@ -21,7 +21,7 @@ use sqlx::PgPool;
 use super::keys::KeySpace;
 use super::scripts;
 use super::{HotView, RedisTarget};
-use crate::log::{Checkpoint, RecordedEvent, TransactionId};
+use eventlog::{Checkpoint, RecordedEvent, TransactionId};
 use crate::read_models::carts::CartView;
 use crate::read_models::document::{fill_gaps, fold_streams, streams_of, Folded};
 use crate::read_models::inventory::InventoryView;

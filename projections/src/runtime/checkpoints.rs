@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 
-use crate::log::{Checkpoint, TransactionId, EVENTS_CHANNEL};
+use eventlog::{Checkpoint, TransactionId, EVENTS_CHANNEL};
 use crate::Error;
 
 /// A checkpoint row as the runner needs it.

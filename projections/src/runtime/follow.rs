@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::{request_rebuild, RebuildProgress};
-use crate::log::horizon::wait_for_horizon;
-use crate::log::integrity::log_head;
-use crate::log::{Checkpoint, TransactionId};
+use eventlog::horizon::wait_for_horizon;
+use eventlog::integrity::log_head;
+use eventlog::{Checkpoint, TransactionId};
 use crate::Error;
 
 /// How long the head waits for transactions older than the request to end.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor};
 
-use crate::log::TransactionId;
+use eventlog::TransactionId;
 use crate::Error;
 
 /// One projector's standing, as its checkpoint row and the log tell it.

@@ -34,8 +34,8 @@ pub use lag::{projector_lags, ProjectorLag};
 pub use projector::{OnFailure, PostgresProjection, Projector, SideEffectSink};
 pub use shadow::{rebuild_beside, RebuildOptions, RebuildProgress, RebuildReport};
 
-use crate::log::horizon::ensure_cluster_ahead_of_log;
-use crate::log::LogWakeups;
+use eventlog::horizon::ensure_cluster_ahead_of_log;
+use eventlog::LogWakeups;
 use crate::Error;
 use runner::Runner;
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor, PgPool};
 use uuid::Uuid;
 
-use crate::log::RecordedEvent;
+use eventlog::RecordedEvent;
 use crate::Error;
 
 /// One parked event and why it was parked.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
-use crate::log::{Checkpoint, RecordedEvent};
+use eventlog::{Checkpoint, RecordedEvent};
 use crate::Error;
 
 /// A read model in PostgreSQL. The runtime calls [`apply`](Self::apply) inside the

@@ -10,7 +10,7 @@ use super::checkpoints::{self, CheckpointState, Requests};
 use super::lock::{self, ProjectorLock};
 use super::parked;
 use super::{OnFailure, Projector, ProjectorOptions, ProjectorState, ProjectorStates};
-use crate::log::{Checkpoint, LogTail, RecordedEvent, WakeupReceiver};
+use eventlog::{Checkpoint, LogTail, RecordedEvent, WakeupReceiver};
 use crate::Error;
 
 /// Retries after transient failures back off between these bounds.

@@ -42,7 +42,7 @@ use sqlx::{Connection, FromRow, PgConnection, PgExecutor, PgPool};
 
 use super::checkpoints;
 use super::PostgresProjection;
-use crate::log::{read_batch_until, Checkpoint};
+use eventlog::{read_batch_until, Checkpoint};
 use crate::Error;
 
 /// The suffix of a table or index being built beside the live one.

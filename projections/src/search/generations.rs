@@ -14,7 +14,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::Index;
 
 use super::schema::{register_tokenizers, SearchFields};
-use crate::log::Checkpoint;
+use eventlog::Checkpoint;
 use crate::Error;
 
 const CURRENT: &str = "CURRENT";

@@ -22,7 +22,7 @@ use super::documents::{
 use super::generations::committed_position;
 use super::live::SearchIndex;
 use super::schema::SearchFields;
-use crate::log::{Checkpoint, RecordedEvent};
+use eventlog::{Checkpoint, RecordedEvent};
 use crate::read_models::document::{fold_stream, gap_after, read_stream_ranges, Gap, View};
 use crate::read_models::inventory::InventoryView;
 use crate::read_models::products::{ProductStatus, ProductView};

@@ -9,7 +9,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 use super::generations::{committed_position, Generations};
 use super::schema::SearchFields;
-use crate::log::Checkpoint;
+use eventlog::Checkpoint;
 use crate::Error;
 
 /// The generation searches read now.

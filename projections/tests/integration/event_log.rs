@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use projections::log::horizon::ensure_cluster_ahead_of_log;
-use projections::log::integrity::{verify_chains, ChainProblem, ChainScope};
-use projections::log::EVENTS_CHANNEL;
-use projections::Error;
+use eventlog::horizon::ensure_cluster_ahead_of_log;
+use eventlog::integrity::{verify_chains, ChainProblem, ChainScope};
+use eventlog::EVENTS_CHANNEL;
+use eventlog::Error;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 

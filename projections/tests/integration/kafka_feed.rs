@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use projections::kafka::{KafkaPublisher, KafkaSettings, AGGREGATE_TOPICS};
-use projections::log::{read_batch, Checkpoint, LogWakeups};
+use domain::AggregateKind;
+use projections::kafka::{topic_of, KafkaPublisher, KafkaSettings};
+use eventlog::{read_batch, Checkpoint, LogWakeups};
 use projections::runtime::{
     projector_lags, OnFailure, Projector, ProjectorOptions, ProjectorRuntime, RunningProjectors,
 };
@@ -105,7 +106,7 @@ async fn append(pool: &PgPool, aggregate_type: &str, aggregate_id: &str, sequenc
 /// the log: one event per stream per round.
 async fn write_round_robin(pool: &PgPool, streams: usize, rounds: std::ops::Range<i64>) {
     for sequence in rounds {
-        for (aggregate_type, _) in AGGREGATE_TOPICS {
+        for aggregate_type in AggregateKind::ALL.iter().map(|kind| kind.type_name()) {
             for stream in 0..streams {
                 append(
                     pool,
@@ -184,8 +185,8 @@ fn consume_all(settings: &KafkaSettings, group: &str, expected: usize) -> Vec<Re
         // Assigned partitions (no group join to wait for); the list is dropped
         // before the consumer, or librdkafka's shutdown can hang.
         let mut assignment = TopicPartitionList::new();
-        for (_, suffix) in AGGREGATE_TOPICS {
-            let topic = format!("{prefix}.{suffix}");
+        for kind in AggregateKind::ALL {
+            let topic = topic_of(prefix, *kind);
             let metadata = consumer
                 .fetch_metadata(Some(&topic), Duration::from_secs(10))
                 .unwrap();

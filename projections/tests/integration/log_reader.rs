@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use projections::log::{read_batch, Checkpoint, LogTail, LogWakeups, RecordedEvent};
+use eventlog::{read_batch, Checkpoint, LogTail, LogWakeups, RecordedEvent};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use projections::log::{LogWakeups, RecordedEvent};
+use eventlog::{LogWakeups, RecordedEvent};
 use projections::runtime::{
     parked, projector_lags, request_parked_retry, request_rebuild, OnFailure, PostgresProjection,
     Projector, ProjectorOptions, ProjectorRuntime, ProjectorState, RunningProjectors,

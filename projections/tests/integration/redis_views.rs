@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use projections::log::RecordedEvent;
+use eventlog::RecordedEvent;
 use projections::read_models::carts::{self, CartView};
 use projections::read_models::inventory::{self, InventoryView};
 use projections::redis_views::{HotViews, KeySpace, RedisTarget, RedisViewsSink};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use domain::inventory::{AdjustmentReason, InventoryEvent};
 use domain::product::ProductEvent;
 use domain::shared::ProductId;
-use projections::log::{Checkpoint, LogWakeups, TransactionId};
+use eventlog::{Checkpoint, LogWakeups, TransactionId};
 use projections::runtime::{
     request_rebuild, OnFailure, Projector, ProjectorOptions, ProjectorRuntime, RunningProjectors,
     SideEffectSink,

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
-use projections::log::replay::{AggregateKind, StreamPoint};
+use domain::AggregateKind;
+use eventlog::replay::StreamPoint;
 use sqlx::PgPool;
 
 use super::state::{load, state_json};

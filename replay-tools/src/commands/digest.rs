@@ -17,8 +17,8 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use projections::log::integrity::{log_head, log_root, LogRoot};
-use projections::log::Checkpoint;
+use eventlog::integrity::{log_head, log_root, LogRoot};
+use eventlog::Checkpoint;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 

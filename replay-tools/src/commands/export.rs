@@ -21,9 +21,9 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::ColumnPath;
-use projections::log::integrity::HashedEvent;
-use projections::log::query::LogQuery;
-use projections::log::Checkpoint;
+use eventlog::integrity::HashedEvent;
+use eventlog::query::LogQuery;
+use eventlog::Checkpoint;
 use sqlx::PgPool;
 
 use crate::filter::FilterArgs;

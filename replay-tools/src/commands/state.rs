@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use projections::log::replay::{AggregateKind, StateAt, StreamPoint};
+use domain::AggregateKind;
+use eventlog::replay::{StateAt, StreamPoint};
 use sqlx::PgPool;
 
 /// Show an aggregate's state as it was at a time or after a version, folded by the
@@ -43,7 +44,7 @@ pub async fn load(
     aggregate_id: &str,
     point: StreamPoint,
 ) -> anyhow::Result<StateAt> {
-    let history = projections::log::query::stream_history(pool, kind.type_name(), aggregate_id)
+    let history = eventlog::query::stream_history(pool, kind.type_name(), aggregate_id)
         .await
         .context("failed to read the stream")?;
     if history.is_empty() {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
+use domain::AggregateKind;
 use sqlx::PgPool;
 
 /// Count events by aggregate type, event type and day (UTC), read from the log
@@ -14,7 +15,7 @@ use sqlx::PgPool;
 pub struct StatsArgs {
     /// Only streams of this aggregate type.
     #[arg(long)]
-    pub aggregate_type: Option<String>,
+    pub aggregate_type: Option<AggregateKind>,
     /// Recorded at or after this time (RFC 3339).
     #[arg(long, value_parser = crate::filter::parse_time)]
     pub from: Option<DateTime<Utc>>,
@@ -46,7 +47,7 @@ pub async fn run(pool: &PgPool, args: StatsArgs) -> anyhow::Result<ExitCode> {
           GROUP BY 1, 2, 3
           ORDER BY 1, 2, 3",
     )
-    .bind(args.aggregate_type.as_deref())
+    .bind(args.aggregate_type.map(AggregateKind::type_name))
     .bind(args.from)
     .bind(args.to)
     .fetch_all(pool)

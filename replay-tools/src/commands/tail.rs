@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use projections::log::integrity::log_head;
-use projections::log::{Checkpoint, LogTail, LogWakeups};
+use eventlog::integrity::log_head;
+use eventlog::{Checkpoint, LogTail, LogWakeups};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use projections::log::integrity::{log_root, verify_chains_reporting, ChainReport, ChainScope};
+use domain::AggregateKind;
+use eventlog::integrity::{log_root, verify_chains_reporting, ChainReport, ChainScope};
 use sqlx::PgPool;
 
 use super::digest::{read_public_key, SignedDigest};
@@ -18,8 +19,10 @@ use crate::progress::events_bar;
 /// proves the log up to the digest's checkpoint is the one that was signed.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// Only streams of this aggregate type.
     #[arg(long)]
-    pub aggregate_type: Option<String>,
+    pub aggregate_type: Option<AggregateKind>,
+    /// Only this stream (with --aggregate-type).
     #[arg(long, requires = "aggregate_type")]
     pub aggregate_id: Option<String>,
     /// A digest written by `digest`: the log up to its checkpoint must match it.
@@ -36,7 +39,7 @@ pub struct VerifyArgs {
 
 pub async fn run(pool: &PgPool, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let scope = ChainScope {
-        aggregate_type: args.aggregate_type,
+        aggregate_type: args.aggregate_type.map(|kind| kind.type_name().to_owned()),
         aggregate_id: args.aggregate_id,
     };
     let bar = events_bar(None, "verifying");

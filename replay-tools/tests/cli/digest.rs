@@ -4,8 +4,8 @@
 use sqlx::PgPool;
 
 use domain::shared::ProductId;
-use projections::log::integrity::GENESIS_HASH;
-use projections::log::query::stream_history;
+use eventlog::integrity::GENESIS_HASH;
+use eventlog::query::stream_history;
 use uuid::Uuid;
 
 use crate::support::{append, product_events, product_log, replay, replay_ok, tamper};

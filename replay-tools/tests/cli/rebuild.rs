@@ -15,7 +15,7 @@ use cqrs_es::DomainEvent;
 use domain::cart::{CartEvent, CartLine};
 use domain::product::ProductEvent;
 use domain::shared::{CartId, Currency, CustomerId, Money, ProductId, Quantity, Sku};
-use projections::log::{read_batch, Checkpoint, LogWakeups, RecordedEvent};
+use eventlog::{read_batch, Checkpoint, LogWakeups, RecordedEvent};
 use projections::read_models::carts::CartsProjection;
 use projections::read_models::event_counts::EventCountsProjection;
 use projections::runtime::{

@@ -16,16 +16,15 @@ use axum::http::{HeaderMap, HeaderName};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use projections::log::integrity::log_head;
-use projections::log::query::EventFilter;
-use projections::log::{Checkpoint, LogTail};
+use eventlog::integrity::log_head;
+use eventlog::query::EventFilter;
+use eventlog::{Checkpoint, LogTail};
 use tokio_util::sync::CancellationToken;
 
 use super::{decode_cursor, encode_cursor, LogParams, READERS};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::routes::queries::read_error;
 use crate::state::AppState;
 
 /// Events read from the log per query, matching or not.
@@ -45,8 +44,7 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// `Last-Event-ID` header, which wins: it is where a reconnecting client stopped).
 #[utoipa::path(get, path = "/audit/events/stream", tag = "audit",
     params(LogParams, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (its `id`)")),
-    responses((status = 200, description = "Server-Sent Events: `id` is the event's cursor, `event` its event_type, `data` the event as /audit/events lists it", content_type = "text/event-stream", body = String),
-              (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "Server-Sent Events: `id` is the event's cursor, `event` its event_type, `data` the event as /audit/events lists it", content_type = "text/event-stream", body = String)),
     security(("bearer" = [])))]
 pub async fn follow(
     State(state): State<AppState>,
@@ -74,7 +72,7 @@ pub async fn follow(
         (None, Some(cursor)) => decode_cursor("cursor", cursor)?,
         // Read before the answer starts: whatever is appended once the client has
         // the response headers comes after this point.
-        (None, None) => log_head(&state.pool).await.map_err(read_error)?,
+        (None, None) => log_head(&state.pool).await?,
     };
     let tail = LogTail::new(
         state.pool.clone(),
@@ -150,7 +148,7 @@ impl Follower {
     /// Reads the next batch after the tail's checkpoint, queues the events that
     /// match and moves past all of them; `false` when there was nothing to read.
     async fn read(&mut self) -> Result<bool, ApiError> {
-        let batch = self.tail.read_hashed(BATCH).await.map_err(read_error)?;
+        let batch = self.tail.read_hashed(BATCH).await?;
         let Some(last) = batch.last() else {
             return Ok(false);
         };

@@ -15,13 +15,14 @@ use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use projections::log::integrity::{verify_chains, ChainReport, ChainScope, HashedEvent};
-use projections::log::query::{read_page, stream_history, EventFilter};
-use projections::log::replay::{AggregateKind, StateAt, StreamPoint};
-use projections::log::Checkpoint;
+use eventlog::integrity::{verify_chains, ChainReport, ChainScope, HashedEvent};
+use eventlog::query::{read_page, stream_history, EventFilter};
+use domain::AggregateKind;
+use eventlog::replay::{StateAt, StreamPoint};
+use eventlog::Checkpoint;
 use serde::{Deserialize, Serialize};
 
-use super::queries::{private_json, read_error};
+use super::queries::private_json;
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
@@ -68,7 +69,7 @@ impl LogParams {
     pub fn filter(&self) -> Result<EventFilter, ApiError> {
         stream_needs_type(&self.aggregate_type, &self.aggregate_id)?;
         Ok(EventFilter {
-            aggregate_type: self.aggregate_type.clone(),
+            aggregate_type: stored_type(self.aggregate_type.as_deref())?,
             aggregate_id: self.aggregate_id.clone(),
             event_type: self.event_type.clone(),
             actor: self.actor.clone(),
@@ -109,6 +110,17 @@ fn stream_needs_type(
         ));
     }
     Ok(())
+}
+
+/// The stored `aggregate_type` of a kind the registry knows, in any spelling: a
+/// misspelt type is refused rather than answered with an empty log.
+fn stored_type(name: Option<&str>) -> Result<Option<String>, ApiError> {
+    name.map(|name| {
+        AggregateKind::parse(name)
+            .map(|kind| kind.type_name().to_owned())
+            .map_err(|error| ApiError::bad_request("unknown_aggregate_type", error.to_string()))
+    })
+    .transpose()
 }
 
 fn rfc3339(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -164,7 +176,7 @@ struct EventPage {
 /// holds everything there is for now; `resume_cursor` is where to ask again later.
 #[utoipa::path(get, path = "/audit/events", tag = "audit",
     params(LogParams),
-    responses((status = 200, body = AuditPageSchema), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = AuditPageSchema)),
     security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
@@ -179,8 +191,7 @@ pub async fn events(
         None => Checkpoint::START,
     };
     let (items, next) = read_page(&state.pool, &filter, after, limit)
-        .await
-        .map_err(read_error)?;
+        .await?;
     let resume = items.last().map_or(after, |last| last.event.checkpoint());
     Ok(private_json(&EventPage {
         items,
@@ -237,7 +248,7 @@ struct StreamHistory {
 #[utoipa::path(get, path = "/audit/streams/{type}/{id}", tag = "audit",
     params(("type" = String, Path, description = "cart, order, inventory, payment or product"),
            ("id" = String, Path), PointParams),
-    responses((status = 200, body = StreamHistorySchema), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = StreamHistorySchema)),
     security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
@@ -250,8 +261,7 @@ pub async fn stream(
         .map_err(|error| ApiError::bad_request("unknown_aggregate_type", error.to_string()))?;
     let point = params.point()?;
     let history = stream_history(&state.pool, kind.type_name(), &id)
-        .await
-        .map_err(read_error)?;
+        .await?;
     if history.is_empty() {
         return Err(ApiError::Missing(format!(
             "no events in the stream {}/{id}",
@@ -300,7 +310,7 @@ struct Verdict {
 /// event that does not match (altered) or is missing (a sequence gap).
 #[utoipa::path(get, path = "/audit/verify", tag = "audit",
     params(VerifyParams),
-    responses((status = 200, body = VerdictSchema), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = VerdictSchema)),
     security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
@@ -310,12 +320,11 @@ pub async fn verify(
     principal.require(&READERS)?;
     stream_needs_type(&params.aggregate_type, &params.aggregate_id)?;
     let scope = ChainScope {
-        aggregate_type: params.aggregate_type,
+        aggregate_type: stored_type(params.aggregate_type.as_deref())?,
         aggregate_id: params.aggregate_id,
     };
     let report = verify_chains(&state.pool, &scope)
-        .await
-        .map_err(read_error)?;
+        .await?;
     Ok(private_json(&Verdict {
         intact: report.is_intact(),
         report,

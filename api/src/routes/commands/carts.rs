@@ -9,16 +9,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
 use chrono::Utc;
-use commands::{CommandOptions, Loaded};
+use commands::Loaded;
 use domain::cart::{Cart, CartCommand, CartError, MergePolicy};
 use domain::shared::{
     CartId, Currency, CustomerId, Email, LineItem, OrderId, PaymentMethodToken, PostalAddress,
     Quantity, Sku,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{answer, command_error, respond, run, send, try_run, CommandContext, Empty, Extras};
+use super::{answer, respond, AnswerFields, Call, CommandContext, Empty};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
@@ -83,6 +83,26 @@ pub struct Checkout {
     pub payment_token: PaymentMethodToken,
 }
 
+/// What cart answers carry besides the id and version.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CartAnswer {
+    /// Returned once, when a guest cart is opened: keep it, it opens the cart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cart_token: Option<String>,
+    /// The order a checkout placed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Uuid>,
+}
+
+/// The answer of the cart routes that say more than [`super::CommandAccepted`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CartCommandAccepted {
+    #[serde(flatten)]
+    pub accepted: super::CommandAccepted,
+    #[serde(flatten)]
+    pub cart: CartAnswer,
+}
+
 /// The customer id of a customer's token: customers' subjects are UUIDs.
 pub fn customer_id(principal: &Principal) -> Result<CustomerId, ApiError> {
     Uuid::parse_str(&principal.subject)
@@ -100,10 +120,9 @@ async fn reachable_cart(
     let id = cart_id.to_string();
     let (loaded, _) = state
         .stores
-        .carts
+        .of::<domain::cart::Cart>()
         .load(&id)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let missing = || ApiError::Missing(format!("no cart {cart_id}"));
     let Some(cart) = loaded.aggregate.state() else {
         return Err(missing());
@@ -131,25 +150,17 @@ async fn cart_command(
     context: &CommandContext,
     headers: &HeaderMap,
     cart_id: CartId,
-    name: &str,
+    name: &'static str,
     command: CartCommand,
 ) -> Result<Response, ApiError> {
     reachable_cart(state, context, headers, cart_id).await?;
-    send(
-        &state.stores.carts,
-        context,
-        &cart_id.to_string(),
-        name,
-        command,
-        CommandOptions::default(),
-        Extras::default(),
-    )
-    .await
+    Call::<Cart>::new(cart_id, name, command)
+        .send(state, context)
+        .await
 }
 
 #[utoipa::path(post, path = "/commands/carts", tag = "commands", request_body = OpenCart,
-    responses((status = 201, body = super::CommandAccepted, description = "`cart_token` for a guest cart"),
-              (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = CartCommandAccepted, description = "`cart_token` for a guest cart")))]
 pub async fn open(
     State(state): State<AppState>,
     context: CommandContext,
@@ -173,31 +184,22 @@ pub async fn open(
         customer_id,
         opened_at: Utc::now(),
     };
-    let extras = Extras {
+    let answer = CartAnswer {
         cart_token: customer_id
             .is_none()
             .then(|| state.cart_tokens.issue(cart_id)),
         order_id: None,
     };
-    let options = CommandOptions {
-        new_aggregate: true,
-        ..CommandOptions::default()
-    };
-    send(
-        &state.stores.carts,
-        &context,
-        &cart_id.to_string(),
-        "open-cart",
-        command,
-        options,
-        extras,
-    )
-    .await
+    Call::<Cart>::new(cart_id, "open-cart", command)
+        .creating()
+        .answering(answer)
+        .send(&state, &context)
+        .await
 }
 
 #[utoipa::path(post, path = "/commands/carts/{id}/add-item", tag = "commands",
     params(("id" = Uuid, Path)), request_body = AddItem,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = super::CommandAccepted)))]
 pub async fn add_item(
     State(state): State<AppState>,
     context: CommandContext,
@@ -210,8 +212,7 @@ pub async fn add_item(
     let offer = state
         .catalog
         .offer(&body.sku)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| ApiError::Refused {
             code: "product_unavailable",
             detail: format!("{} is not for sale", body.sku),
@@ -222,21 +223,14 @@ pub async fn add_item(
         unit_price: offer.unit_price,
         quantity: body.quantity,
     };
-    send(
-        &state.stores.carts,
-        &context,
-        &cart_id.to_string(),
-        "add-item",
-        command,
-        CommandOptions::default(),
-        Extras::default(),
-    )
-    .await
+    Call::<Cart>::new(cart_id, "add-item", command)
+        .send(&state, &context)
+        .await
 }
 
 #[utoipa::path(post, path = "/commands/carts/{id}/change-quantity", tag = "commands",
     params(("id" = Uuid, Path)), request_body = ChangeQuantity,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = super::CommandAccepted)))]
 pub async fn change_quantity(
     State(state): State<AppState>,
     context: CommandContext,
@@ -261,7 +255,7 @@ pub async fn change_quantity(
 
 #[utoipa::path(post, path = "/commands/carts/{id}/remove-item", tag = "commands",
     params(("id" = Uuid, Path)), request_body = RemoveItem,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = super::CommandAccepted)))]
 pub async fn remove_item(
     State(state): State<AppState>,
     context: CommandContext,
@@ -283,7 +277,7 @@ pub async fn remove_item(
 
 #[utoipa::path(post, path = "/commands/carts/{id}/abandon", tag = "commands",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = super::CommandAccepted)))]
 pub async fn abandon(
     State(state): State<AppState>,
     context: CommandContext,
@@ -311,7 +305,7 @@ pub async fn abandon(
 /// customer keeps.
 #[utoipa::path(post, path = "/commands/carts/{id}/attach-customer", tag = "commands",
     params(("id" = Uuid, Path)), request_body = AttachCustomer,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn attach_customer(
     State(state): State<AppState>,
@@ -338,8 +332,8 @@ pub async fn attach_customer(
     // before anything changes, and not applied to the customer's cart.
     if let Some(expected) = context.if_match {
         if expected != guest.version {
-            return Err(command_error::<CartError>(
-                commands::CommandError::VersionMismatch {
+            return Err(ApiError::from(
+                commands::CommandError::<CartError>::VersionMismatch {
                     expected,
                     actual: guest.version,
                 },
@@ -354,8 +348,7 @@ pub async fn attach_customer(
     // model is first brought up to the head of the log, so a cart opened a moment
     // ago is found and merged rather than left open beside this one.
     let head = commands::store::log_head(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     crate::consistency::wait_for(
         &state.pool,
         "carts",
@@ -364,24 +357,16 @@ pub async fn attach_customer(
     )
     .await?;
     let existing = projections::read_models::carts::open_cart_of(&state.pool, customer.as_uuid())
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .map(|view| CartId::new(view.cart_id))
         .filter(|target| *target != guest_id);
     let Some(target_id) = existing else {
         let command = CartCommand::AttachCartToCustomer {
             customer_id: customer,
         };
-        return send(
-            &state.stores.carts,
-            &context,
-            &guest_id.to_string(),
-            "attach-customer",
-            command,
-            CommandOptions::default(),
-            Extras::default(),
-        )
-        .await;
+        return Call::<Cart>::new(guest_id, "attach-customer", command)
+            .send(&state, &context)
+            .await;
     };
     let policy = body.and_then(|Json(b)| b.policy).ok_or_else(|| ApiError::Refused {
         code: "merge_policy_required",
@@ -411,18 +396,9 @@ pub async fn attach_customer(
     };
     // Merging is idempotent per source, so a retry after a failure between the two
     // commands completes the second without merging twice.
-    let extras = Extras::default();
-    let merged = run(
-        &state.stores.carts,
-        &context,
-        &target_id.to_string(),
-        "merge-cart-lines",
-        merge,
-        CommandOptions::default(),
-        &extras,
-        None,
-    )
-    .await?;
+    let merged = Call::<Cart>::new(target_id, "merge-cart-lines", merge)
+        .run(&state, &context)
+        .await?;
     let close = CartCommand::MarkCartMergedInto {
         target_cart_id: target_id,
     };
@@ -430,18 +406,10 @@ pub async fn attach_customer(
         claim: None,
         ..context.clone()
     };
-    run(
-        &state.stores.carts,
-        &plain,
-        &guest_id.to_string(),
-        "mark-cart-merged",
-        close,
-        CommandOptions::default(),
-        &extras,
-        None,
-    )
-    .await?;
-    Ok(respond(answer(&merged, &extras)))
+    Call::<Cart>::new(guest_id, "mark-cart-merged", close)
+        .run(&state, &plain)
+        .await?;
+    Ok(respond(answer(&merged, &AnswerFields::new())))
 }
 
 /// Checks out at today's catalog prices. When a price changed since a line was
@@ -449,8 +417,7 @@ pub async fn attach_customer(
 /// so the client shows the new total and checks out again.
 #[utoipa::path(post, path = "/commands/carts/{id}/checkout", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Checkout,
-    responses((status = 200, body = super::CommandAccepted, description = "with the new `order_id`"),
-              (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CartCommandAccepted, description = "with the new `order_id`")))]
 pub async fn checkout(
     State(state): State<AppState>,
     context: CommandContext,
@@ -468,8 +435,7 @@ pub async fn checkout(
     let prices = state
         .catalog
         .prices(&skus)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let order_id = OrderId::new(Uuid::new_v4());
     let command = CartCommand::CheckOutCart {
         order_id,
@@ -479,23 +445,13 @@ pub async fn checkout(
         payment_token: body.payment_token,
         checked_out_at: Utc::now(),
     };
-    let extras = Extras {
+    let call = Call::<Cart>::new(cart_id, "checkout", command).answering(CartAnswer {
         cart_token: None,
         order_id: Some(order_id.as_uuid()),
-    };
-    let outcome = try_run(
-        &state.stores.carts,
-        &context,
-        &cart_id.to_string(),
-        "checkout",
-        command,
-        CommandOptions::default(),
-        &extras,
-        None,
-    )
-    .await;
-    match outcome {
-        Ok(executed) => Ok(respond(answer(&executed, &extras))),
+    });
+    let fields = call.answer_fields.clone();
+    match call.try_run(&state, &context).await {
+        Ok(executed) => Ok(respond(answer(&executed, &fields))),
         Err(commands::CommandError::Refused(refusal @ CartError::PricesChanged { .. })) => {
             let refresh = CartCommand::RefreshPrices {
                 current_prices: prices,
@@ -505,19 +461,11 @@ pub async fn checkout(
                 if_match: None,
                 ..context.clone()
             };
-            run(
-                &state.stores.carts,
-                &plain,
-                &cart_id.to_string(),
-                "refresh-prices",
-                refresh,
-                CommandOptions::default(),
-                &Extras::default(),
-                None,
-            )
-            .await?;
-            Err(command_error(commands::CommandError::Refused(refusal)))
+            Call::<Cart>::new(cart_id, "refresh-prices", refresh)
+                .run(&state, &plain)
+                .await?;
+            Err(commands::CommandError::Refused(refusal).into())
         }
-        Err(other) => Err(command_error(other)),
+        Err(other) => Err(other.into()),
     }
 }

@@ -3,13 +3,12 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use commands::CommandOptions;
-use domain::inventory::{AdjustmentReason, InventoryCommand};
+use domain::inventory::{AdjustmentReason, Inventory, InventoryCommand};
 use domain::shared::{Quantity, Sku};
 use serde::Deserialize;
 
-use super::{send, CommandContext, Extras};
-use crate::auth::Role;
+use super::{Call, CommandContext};
+use crate::auth::{Admins, Allowed};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::state::AppState;
@@ -47,32 +46,13 @@ fn sku(text: &str) -> Result<Sku, ApiError> {
     Sku::new(text).map_err(|e| ApiError::bad_request("invalid_path", e.to_string()))
 }
 
-async fn inventory_command(
-    state: &AppState,
-    context: &CommandContext,
-    sku: &Sku,
-    name: &str,
-    command: InventoryCommand,
-) -> Result<Response, ApiError> {
-    context.principal()?.require(&[Role::Admin])?;
-    send(
-        &state.stores.inventory,
-        context,
-        sku.as_str(),
-        name,
-        command,
-        CommandOptions::default(),
-        Extras::default(),
-    )
-    .await
-}
-
 #[utoipa::path(post, path = "/commands/inventory/{sku}/register", tag = "commands",
     params(("sku" = String, Path)), request_body = RegisterSku,
-    responses((status = 201, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn register(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Path(text): Path<String>,
     Json(body): Json<RegisterSku>,
@@ -82,15 +62,18 @@ pub async fn register(
         sku: sku.clone(),
         low_stock_threshold: body.low_stock_threshold,
     };
-    inventory_command(&state, &context, &sku, "register", command).await
+    Call::<Inventory>::new(sku, "register", command)
+        .send(&state, &context)
+        .await
 }
 
 #[utoipa::path(post, path = "/commands/inventory/{sku}/receive", tag = "commands",
     params(("sku" = String, Path)), request_body = ReceiveStock,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn receive(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Path(text): Path<String>,
     Json(body): Json<ReceiveStock>,
@@ -100,15 +83,18 @@ pub async fn receive(
         quantity: body.quantity,
         reference: body.reference,
     };
-    inventory_command(&state, &context, &sku, "receive", command).await
+    Call::<Inventory>::new(sku, "receive", command)
+        .send(&state, &context)
+        .await
 }
 
 #[utoipa::path(post, path = "/commands/inventory/{sku}/adjust", tag = "commands",
     params(("sku" = String, Path)), request_body = AdjustStock,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn adjust(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Path(text): Path<String>,
     Json(body): Json<AdjustStock>,
@@ -119,5 +105,7 @@ pub async fn adjust(
         reason: body.reason,
         note: body.note,
     };
-    inventory_command(&state, &context, &sku, "adjust", command).await
+    Call::<Inventory>::new(sku, "adjust", command)
+        .send(&state, &context)
+        .await
 }

@@ -1,8 +1,8 @@
-//! `POST /commands/...`: every command of the domain. Each handler turns its body
-//! into a domain command (prices and names come from the catalog, never from the
-//! client), checks who may send it, and runs it through [`send`], which adds the
-//! metadata, honours `If-Match` and `Idempotency-Key`, and answers
-//! `{id, version, consistency_token}`.
+//! `POST /commands/...`: every command of the domain. Each route says who may send
+//! it (an extractor, so before the body is read), turns its body into a domain
+//! command (prices and names come from the catalog, never from the client), and
+//! runs it as a [`Call`], which adds the metadata, honours `If-Match` and
+//! `Idempotency-Key`, and answers `{id, version, consistency_token}`.
 
 pub mod carts;
 pub mod inventory;
@@ -17,12 +17,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use commands::store::Hooks;
-use commands::{
-    execute, AggregateStore, AppendHook, CommandError, CommandMetadata, CommandOptions, Executed,
-    StoreError,
-};
-use cqrs_es::Aggregate;
-use domain::Refusal;
+use commands::{execute, AppendHook, CommandError, CommandMetadata, CommandOptions, Executed};
+use domain::RegisteredAggregate;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -30,6 +26,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::idempotency::{Answer, Claim, Completion};
 use crate::routes::REQUEST_ID;
+use crate::state::AppState;
 
 pub const CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 
@@ -128,7 +125,8 @@ impl CommandContext {
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
-/// The answer to every command.
+/// The answer to every command. Routes whose answers carry more (a cart's
+/// `cart_token`) document it with a schema of their own.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommandAccepted {
     /// The aggregate's id.
@@ -138,30 +136,30 @@ pub struct CommandAccepted {
     /// Send as `X-Consistency-Token` to a query to read this write. Absent when the
     /// aggregate has no events.
     pub consistency_token: Option<String>,
-    /// Returned once, when a guest cart is opened: keep it, it opens the cart.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cart_token: Option<String>,
-    /// The order a checkout placed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<Uuid>,
 }
 
-/// Extra fields of an answer, known before the command runs.
-#[derive(Debug, Clone, Default)]
-pub struct Extras {
-    pub cart_token: Option<String>,
-    pub order_id: Option<Uuid>,
+/// The answer's body: [`CommandAccepted`] and a route's own fields after it.
+#[derive(Serialize)]
+struct Accepted<'a> {
+    #[serde(flatten)]
+    accepted: CommandAccepted,
+    #[serde(flatten)]
+    more: &'a AnswerFields,
 }
+
+/// Fields a route adds to its answers, known before the command runs.
+pub type AnswerFields = serde_json::Map<String, serde_json::Value>;
 
 /// The answer for `executed`: the same bytes whether built for the client or
 /// for the idempotency record inside the append's transaction.
-pub fn answer(executed: &Executed, extras: &Extras) -> Answer {
-    let body = CommandAccepted {
-        id: executed.aggregate_id.clone(),
-        version: executed.version,
-        consistency_token: executed.head.map(|h| h.to_string()),
-        cart_token: extras.cart_token.clone(),
-        order_id: extras.order_id,
+pub fn answer(executed: &Executed, more: &AnswerFields) -> Answer {
+    let body = Accepted {
+        accepted: CommandAccepted {
+            id: executed.aggregate_id.clone(),
+            version: executed.version,
+            consistency_token: executed.head.map(|h| h.to_string()),
+        },
+        more,
     };
     let status = if executed.created() {
         StatusCode::CREATED
@@ -189,128 +187,99 @@ pub fn respond(answer: Answer) -> Response {
         .into_response()
 }
 
-/// Runs `command` on aggregate `id` and answers for it.
-pub async fn send<A>(
-    store: &AggregateStore<A>,
-    context: &CommandContext,
-    id: &str,
-    name: &str,
-    command: A::Command,
-    options: CommandOptions,
-    extras: Extras,
-) -> Result<Response, ApiError>
-where
-    A: Aggregate<Services = ()> + Clone + 'static,
-    A::Command: Clone,
-    A::Error: Refusal,
-{
-    let executed = run(store, context, id, name, command, options, &extras, None).await?;
-    Ok(respond(answer(&executed, &extras)))
+/// One command call: which aggregate, which command, under which name, and what
+/// else goes with it. Built by a route, run by [`Call::send`] (or `run`), which
+/// add the request's metadata and honour `If-Match` and `Idempotency-Key`.
+pub struct Call<'h, A: RegisteredAggregate> {
+    pub aggregate_id: String,
+    /// The command's name in the metadata (`add-item`).
+    pub name: &'static str,
+    pub command: A::Command,
+    pub options: CommandOptions,
+    /// Fields the answer carries besides [`CommandAccepted`]'s.
+    pub answer_fields: AnswerFields,
+    /// More work inside the append's transaction (claiming a SKU).
+    pub hook: Option<&'h dyn AppendHook>,
 }
 
-/// Like [`send`], for handlers that go on after the command.
-#[allow(clippy::too_many_arguments)]
-pub async fn run<A>(
-    store: &AggregateStore<A>,
-    context: &CommandContext,
-    id: &str,
-    name: &str,
-    command: A::Command,
-    options: CommandOptions,
-    extras: &Extras,
-    also: Option<&dyn AppendHook>,
-) -> Result<Executed, ApiError>
-where
-    A: Aggregate<Services = ()> + Clone + 'static,
-    A::Command: Clone,
-    A::Error: Refusal,
-{
-    try_run(store, context, id, name, command, options, extras, also)
-        .await
-        .map_err(command_error)
-}
-
-/// Like [`run`], leaving the command side's error for the handler to look at.
-#[allow(clippy::too_many_arguments)]
-pub async fn try_run<A>(
-    store: &AggregateStore<A>,
-    context: &CommandContext,
-    id: &str,
-    name: &str,
-    command: A::Command,
-    options: CommandOptions,
-    extras: &Extras,
-    also: Option<&dyn AppendHook>,
-) -> Result<Executed, CommandError<A::Error>>
-where
-    A: Aggregate<Services = ()> + Clone + 'static,
-    A::Command: Clone,
-{
-    let options = CommandOptions {
-        expected_version: context.if_match,
-        ..options
-    };
-    let completion = context.claim.clone().map(|claim| {
-        let extras = extras.clone();
-        Completion {
-            claim,
-            answer: Arc::new(move |executed: &Executed| answer(executed, &extras)),
+impl<'h, A: RegisteredAggregate> Call<'h, A> {
+    pub fn new(aggregate_id: impl ToString, name: &'static str, command: A::Command) -> Self {
+        Call {
+            aggregate_id: aggregate_id.to_string(),
+            name,
+            command,
+            options: CommandOptions::default(),
+            answer_fields: AnswerFields::new(),
+            hook: None,
         }
-    });
-    let hooks = Hooks(
-        completion
-            .as_ref()
-            .map(|c| c as &dyn AppendHook)
-            .into_iter()
-            .chain(also)
-            .collect(),
-    );
-    let hook = (!hooks.0.is_empty()).then_some(&hooks as &dyn AppendHook);
-    execute(store, id, command, &context.metadata(name), options, hook).await
-}
-
-/// The one mapping of the command side's errors to HTTP.
-pub fn command_error<E: Refusal>(error: CommandError<E>) -> ApiError {
-    match error {
-        CommandError::Refused(refusal) if refusal.code() == "not_found" => {
-            ApiError::Missing(refusal.to_string())
-        }
-        CommandError::Refused(refusal) => ApiError::Refused {
-            code: refusal.code(),
-            detail: refusal.to_string(),
-        },
-        CommandError::VersionMismatch { expected, actual } => ApiError::Conflict {
-            code: "version_mismatch",
-            detail: format!(
-                "If-Match named version {expected}, but the aggregate is at version {actual}; read it again"
-            ),
-        },
-        CommandError::Contended => ApiError::Conflict {
-            code: "contended",
-            detail: "the aggregate kept changing while the command ran; retry".into(),
-        },
-        CommandError::Store(StoreError::Conflict) => ApiError::Conflict {
-            code: "contended",
-            detail: "the aggregate changed while the command ran; retry".into(),
-        },
-        CommandError::Store(StoreError::Database(error)) if on_constraint(&error).is_some() => {
-            on_constraint(&error).unwrap_or_else(|| ApiError::internal("unreachable"))
-        }
-        CommandError::Store(StoreError::Database(sqlx::Error::PoolTimedOut)) => {
-            ApiError::Unavailable("the database is overloaded; retry shortly".into())
-        }
-        CommandError::Store(other) => ApiError::internal(other),
     }
-}
 
-/// Unique constraints that stand for business rules, by name.
-fn on_constraint(error: &sqlx::Error) -> Option<ApiError> {
-    let constraint = error.as_database_error()?.constraint()?;
-    match constraint {
-        "product_skus_pkey" => Some(ApiError::Conflict {
-            code: "sku_taken",
-            detail: "another product already has this SKU".into(),
-        }),
-        _ => None,
+    /// The command creates the aggregate: an existing one refuses it.
+    pub fn creating(mut self) -> Self {
+        self.options.new_aggregate = true;
+        self
+    }
+
+    /// `hook` runs inside the append's transaction.
+    pub fn with_hook(mut self, hook: &'h dyn AppendHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// The answer also carries `fields` (an object; anything else adds nothing).
+    pub fn answering(mut self, fields: impl Serialize) -> Self {
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(fields) {
+            self.answer_fields = fields;
+        }
+        self
+    }
+
+    /// Runs the call and answers for it.
+    pub async fn send(self, state: &AppState, context: &CommandContext) -> Result<Response, ApiError> {
+        let fields = self.answer_fields.clone();
+        let executed = self.run(state, context).await?;
+        Ok(respond(answer(&executed, &fields)))
+    }
+
+    /// Runs the call, for routes that go on after it.
+    pub async fn run(self, state: &AppState, context: &CommandContext) -> Result<Executed, ApiError> {
+        Ok(self.try_run(state, context).await?)
+    }
+
+    /// Runs the call, leaving the command side's error for the route to look at.
+    pub async fn try_run(
+        self,
+        state: &AppState,
+        context: &CommandContext,
+    ) -> Result<Executed, CommandError<A::Error>> {
+        let options = CommandOptions {
+            expected_version: context.if_match,
+            ..self.options
+        };
+        let completion = context.claim.clone().map(|claim| {
+            let fields = self.answer_fields.clone();
+            Completion {
+                claim,
+                answer: Arc::new(move |executed: &Executed| answer(executed, &fields)),
+            }
+        });
+        let hooks = Hooks(
+            completion
+                .as_ref()
+                .map(|c| c as &dyn AppendHook)
+                .into_iter()
+                .chain(self.hook)
+                .collect(),
+        );
+        let hook = (!hooks.0.is_empty()).then_some(&hooks as &dyn AppendHook);
+        execute(
+            state.stores.of::<A>(),
+            &self.aggregate_id,
+            self.command,
+            &context.metadata(self.name),
+            options,
+            hook,
+        )
+        .await
     }
 }

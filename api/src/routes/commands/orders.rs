@@ -4,14 +4,13 @@
 use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
-use commands::CommandOptions;
-use domain::order::{CancelledBy, LineQuantity, OrderCommand, ShipmentId};
+use domain::order::{CancelledBy, LineQuantity, Order, OrderCommand, ShipmentId};
 use domain::shared::OrderId;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{send, CommandContext, Empty, Extras};
-use crate::auth::Role;
+use super::{Call, CommandContext, Empty};
+use crate::auth::{Admins, AdminsAndCustomers, Allowed, Role};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::routes::commands::carts::customer_id;
@@ -42,36 +41,17 @@ pub struct Cancel {
     pub reason: String,
 }
 
-async fn order_command(
-    state: &AppState,
-    context: &CommandContext,
-    id: Uuid,
-    name: &str,
-    command: OrderCommand,
-) -> Result<Response, ApiError> {
-    send(
-        &state.stores.orders,
-        context,
-        &OrderId::new(id).to_string(),
-        name,
-        command,
-        CommandOptions::default(),
-        Extras::default(),
-    )
-    .await
-}
-
 #[utoipa::path(post, path = "/commands/orders/{id}/ship", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Ship,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn ship(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Path(id): Path<Uuid>,
     Json(body): Json<Ship>,
 ) -> Result<Response, ApiError> {
-    context.principal()?.require(&[Role::Admin])?;
     let command = OrderCommand::ShipOrder {
         shipment_id: ShipmentId::new(Uuid::new_v4()),
         lines: body
@@ -86,48 +66,51 @@ pub async fn ship(
         tracking_number: body.tracking_number,
         shipped_at: Utc::now(),
     };
-    order_command(&state, &context, id, "ship", command).await
+    Call::<Order>::new(OrderId::new(id), "ship", command)
+        .send(&state, &context)
+        .await
 }
 
 #[utoipa::path(post, path = "/commands/orders/{id}/deliver", tag = "commands",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn deliver(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Path(id): Path<Uuid>,
     _: Option<Json<Empty>>,
 ) -> Result<Response, ApiError> {
-    context.principal()?.require(&[Role::Admin])?;
     let command = OrderCommand::DeliverOrder {
         delivered_at: Utc::now(),
     };
-    order_command(&state, &context, id, "deliver", command).await
+    Call::<Order>::new(OrderId::new(id), "deliver", command)
+        .send(&state, &context)
+        .await
 }
 
 /// An admin cancels any order before shipment; a customer their own (another
 /// customer's order answers 404).
 #[utoipa::path(post, path = "/commands/orders/{id}/cancel", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Cancel,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
+    caller: Allowed<AdminsAndCustomers>,
     context: CommandContext,
     Path(id): Path<Uuid>,
     Json(body): Json<Cancel>,
 ) -> Result<Response, ApiError> {
-    let principal = context.principal()?;
-    principal.require(&[Role::Admin, Role::Customer])?;
+    let principal = caller.principal();
     let cancelled_by = if principal.role == Role::Customer {
         let customer = customer_id(principal)?;
         let (loaded, _) = state
             .stores
-            .orders
+            .of::<domain::order::Order>()
             .load(&OrderId::new(id).to_string())
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let owner = loaded.aggregate.placed().and_then(|o| o.customer_id);
         if owner != Some(customer) {
             return Err(ApiError::Missing(format!("no order {id}")));
@@ -140,5 +123,7 @@ pub async fn cancel(
         reason: body.reason,
         cancelled_by,
     };
-    order_command(&state, &context, id, "cancel", command).await
+    Call::<Order>::new(OrderId::new(id), "cancel", command)
+        .send(&state, &context)
+        .await
 }

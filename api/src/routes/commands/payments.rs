@@ -2,14 +2,13 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use commands::CommandOptions;
-use domain::payment::PaymentCommand;
+use domain::payment::{Payment, PaymentCommand};
 use domain::shared::{Money, PaymentId};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{send, CommandContext, Extras};
-use crate::auth::Role;
+use super::{Call, CommandContext};
+use crate::auth::{Admins, Allowed};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::openapi::MoneySchema;
@@ -26,24 +25,23 @@ pub struct Refund {
 
 #[utoipa::path(post, path = "/commands/payments/{id}/refund", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Refund,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn refund(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Path(id): Path<Uuid>,
     Json(body): Json<Refund>,
 ) -> Result<Response, ApiError> {
-    context.principal()?.require(&[Role::Admin])?;
     let payment_id = PaymentId::new(id);
     // Ask the aggregate before the gateway: a refund it would refuse must not
     // reach the customer's card.
     let (loaded, _) = state
         .stores
-        .payments
+        .of::<domain::payment::Payment>()
         .load(&payment_id.to_string())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if !loaded.aggregate.exists() {
         return Err(ApiError::Missing(format!("no payment {id}")));
     }
@@ -56,7 +54,7 @@ pub async fn refund(
     loaded
         .aggregate
         .decide(probe)
-        .map_err(|e| super::command_error(commands::CommandError::Refused(e)))?;
+        .map_err(|e| ApiError::from(commands::CommandError::Refused(e)))?;
     // A retried request (same Idempotency-Key) refunds once at the gateway too.
     let gateway_key = context
         .claim
@@ -73,14 +71,7 @@ pub async fn refund(
         amount: body.amount,
         reason: body.reason,
     };
-    send(
-        &state.stores.payments,
-        &context,
-        &payment_id.to_string(),
-        "refund",
-        command,
-        CommandOptions::default(),
-        Extras::default(),
-    )
-    .await
+    Call::<Payment>::new(payment_id, "refund", command)
+        .send(&state, &context)
+        .await
 }

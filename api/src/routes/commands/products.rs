@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::response::Response;
 use commands::catalog::ClaimSku;
-use commands::CommandOptions;
-use domain::product::ProductCommand;
+use domain::product::{Product, ProductCommand};
 use domain::shared::{Money, ProductId, Sku};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{answer, respond, run, send, CommandContext, Empty, Extras};
-use crate::auth::Role;
+use super::{Call, CommandContext, Empty};
+use crate::auth::{Admins, Allowed};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::openapi::MoneySchema;
@@ -54,14 +53,14 @@ pub struct ChangePrice {
 
 #[utoipa::path(post, path = "/commands/products", tag = "commands",
     request_body = CreateProduct,
-    responses((status = 201, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Json(body): Json<CreateProduct>,
 ) -> Result<Response, ApiError> {
-    context.principal()?.require(&[Role::Admin])?;
     let product_id = ProductId::new(Uuid::new_v4());
     let claim = ClaimSku {
         sku: body.sku.clone(),
@@ -77,51 +76,20 @@ pub async fn create(
         price: body.price,
         attributes: body.attributes,
     };
-    let options = CommandOptions {
-        new_aggregate: true,
-        ..CommandOptions::default()
-    };
-    let extras = Extras::default();
-    let executed = run(
-        &state.stores.products,
-        &context,
-        &product_id.to_string(),
-        "create-product",
-        command,
-        options,
-        &extras,
-        Some(&claim),
-    )
-    .await?;
-    Ok(respond(answer(&executed, &extras)))
-}
-
-async fn product_command(
-    state: &AppState,
-    context: &CommandContext,
-    id: Uuid,
-    name: &str,
-    command: ProductCommand,
-) -> Result<Response, ApiError> {
-    context.principal()?.require(&[Role::Admin])?;
-    send(
-        &state.stores.products,
-        context,
-        &id.to_string(),
-        name,
-        command,
-        CommandOptions::default(),
-        Extras::default(),
-    )
-    .await
+    Call::<Product>::new(product_id, "create-product", command)
+        .creating()
+        .with_hook(&claim)
+        .send(&state, &context)
+        .await
 }
 
 #[utoipa::path(post, path = "/commands/products/{id}/update", tag = "commands",
     params(("id" = Uuid, Path)), request_body = UpdateProduct,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Path(id): Path<Uuid>,
     Json(body): Json<UpdateProduct>,
@@ -133,36 +101,44 @@ pub async fn update(
         brand: body.brand,
         attributes: body.attributes,
     };
-    product_command(&state, &context, id, "update", command).await
+    Call::<Product>::new(id, "update", command)
+        .send(&state, &context)
+        .await
 }
 
 #[utoipa::path(post, path = "/commands/products/{id}/change-price", tag = "commands",
     params(("id" = Uuid, Path)), request_body = ChangePrice,
-    responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = super::CommandAccepted)),
     security(("bearer" = [])))]
 pub async fn change_price(
     State(state): State<AppState>,
+    _: Allowed<Admins>,
     context: CommandContext,
     Path(id): Path<Uuid>,
     Json(body): Json<ChangePrice>,
 ) -> Result<Response, ApiError> {
     let command = ProductCommand::ChangeProductPrice { price: body.price };
-    product_command(&state, &context, id, "change-price", command).await
+    Call::<Product>::new(id, "change-price", command)
+        .send(&state, &context)
+        .await
 }
 
 macro_rules! bodiless_command {
     ($handler:ident, $path:literal, $name:literal, $command:expr) => {
         #[utoipa::path(post, path = $path, tag = "commands",
             params(("id" = Uuid, Path)),
-            responses((status = 200, body = super::CommandAccepted), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+            responses((status = 200, body = super::CommandAccepted)),
             security(("bearer" = [])))]
         pub async fn $handler(
             State(state): State<AppState>,
+            _: Allowed<Admins>,
             context: CommandContext,
             Path(id): Path<Uuid>,
             _: Option<Json<Empty>>,
         ) -> Result<Response, ApiError> {
-            product_command(&state, &context, id, $name, $command).await
+            Call::<Product>::new(id, $name, $command)
+                .send(&state, &context)
+                .await
         }
     };
 }

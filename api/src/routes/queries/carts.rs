@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 #[utoipa::path(get, path = "/queries/carts/{id}", tag = "queries",
     params(("id" = Uuid, Path), ("X-Consistency-Token" = Option<String>, Header), ("X-Cart-Token" = Option<String>, Header)),
-    responses((status = 200, body = CartView, headers(("X-Read-Source" = String, description = "`redis` or `postgres`: where the view was read"))), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = CartView, headers(("X-Read-Source" = String, description = "`redis` or `postgres`: where the view was read")))))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Option<Principal>,

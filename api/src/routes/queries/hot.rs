@@ -9,7 +9,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use projections::redis_views::HotView;
 
-use super::{consistent, read_error};
+use super::consistent;
 use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -66,6 +66,6 @@ where
         }
     }
     consistent(state, projector, token).await?;
-    let view = postgres.await.map_err(read_error)?;
+    let view = postgres.await?;
     Ok((view, ReadSource::Postgres))
 }

@@ -7,7 +7,7 @@ use projections::read_models::inventory::{self, InventoryView};
 use projections::read_models::pagination::Page;
 use serde::Deserialize;
 
-use super::{consistent, hot, private_json, read_error, PageParams};
+use super::{consistent, hot, private_json, PageParams};
 use crate::auth::{Principal, Role};
 use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 #[utoipa::path(get, path = "/queries/inventory/{sku}", tag = "queries",
     params(("sku" = String, Path), ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = InventoryView, headers(("X-Read-Source" = String, description = "`redis` or `postgres`: where the view was read"))), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = InventoryView, headers(("X-Read-Source" = String, description = "`redis` or `postgres`: where the view was read")))))]
 pub async fn get(
     State(state): State<AppState>,
     token: ConsistencyToken,
@@ -46,7 +46,7 @@ pub struct InventoryFilter {
 
 #[utoipa::path(get, path = "/queries/inventory", tag = "queries",
     params(InventoryFilter, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Page<InventoryView>), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<InventoryView>)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -66,7 +66,6 @@ pub async fn list(
         page.limit()?,
         page.cursor.as_deref(),
     )
-    .await
-    .map_err(read_error)?;
+    .await?;
     Ok(private_json(&found))
 }

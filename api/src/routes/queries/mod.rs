@@ -57,15 +57,6 @@ pub async fn consistent(
     .await
 }
 
-/// Maps a read model's error: a bad cursor is the caller's, the rest is ours.
-pub fn read_error(error: projections::Error) -> ApiError {
-    match error {
-        projections::Error::InvalidCursor(reason) => {
-            ApiError::bad_request("invalid_cursor", format!("invalid cursor: {reason}"))
-        }
-        other => ApiError::internal(other),
-    }
-}
 
 /// A JSON answer that no cache may keep (it may be a customer's).
 pub fn private_json<T: Serialize>(value: &T) -> Response {

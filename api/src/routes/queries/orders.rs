@@ -7,7 +7,7 @@ use projections::read_models::pagination::Page;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{consistent, private_json, read_error, PageParams};
+use super::{consistent, private_json, PageParams};
 use crate::auth::{Principal, Role};
 use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
@@ -23,8 +23,7 @@ pub async fn visible_order(
     principal.require(&[Role::Admin, Role::Customer])?;
     let missing = || ApiError::Missing(format!("no order {id}"));
     let order = orders::get(&state.pool, id)
-        .await
-        .map_err(read_error)?
+        .await?
         .ok_or_else(missing)?;
     let own = order
         .customer_id
@@ -38,7 +37,7 @@ pub async fn visible_order(
 
 #[utoipa::path(get, path = "/queries/orders/{id}", tag = "queries",
     params(("id" = Uuid, Path), ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = OrderView), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = OrderView)),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -63,7 +62,7 @@ pub struct OrderFilter {
 
 #[utoipa::path(get, path = "/queries/orders", tag = "queries",
     params(OrderFilter, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Page<OrderView>), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<OrderView>)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -100,7 +99,6 @@ pub async fn list(
         page.limit()?,
         page.cursor.as_deref(),
     )
-    .await
-    .map_err(read_error)?;
+    .await?;
     Ok(private_json(&found))
 }

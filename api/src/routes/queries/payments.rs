@@ -6,7 +6,7 @@ use projections::read_models::payments::{self, PaymentView};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{consistent, private_json, read_error};
+use super::{consistent, private_json};
 use crate::auth::Principal;
 use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
@@ -22,7 +22,7 @@ pub struct PaymentFilter {
 
 #[utoipa::path(get, path = "/queries/payments", tag = "queries",
     params(PaymentFilter, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Vec<PaymentView>), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<PaymentView>)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -36,7 +36,6 @@ pub async fn list(
     consistent(&state, "orders", token).await?;
     visible_order(&state, &principal, filter.order_id).await?;
     let found = payments::list_for_order(&state.pool, filter.order_id)
-        .await
-        .map_err(read_error)?;
+        .await?;
     Ok(private_json(&found))
 }

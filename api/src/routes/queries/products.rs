@@ -8,7 +8,7 @@ use projections::read_models::products::{self, ProductStatus, ProductView};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{consistent, read_error, PageParams};
+use super::{consistent, PageParams};
 use crate::auth::{Principal, Role};
 use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
@@ -21,7 +21,7 @@ fn is_admin(principal: &Option<Principal>) -> bool {
 
 #[utoipa::path(get, path = "/queries/products/{id}", tag = "queries",
     params(("id" = Uuid, Path), ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = ProductView), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ProductView)))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -30,8 +30,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     consistent(&state, "products", token).await?;
     let product = products::get(&state.pool, id)
-        .await
-        .map_err(read_error)?
+        .await?
         .filter(|p| is_admin(&principal) || p.status == ProductStatus::Published)
         .ok_or_else(|| ApiError::Missing(format!("no product {id}")))?;
     Ok(axum::Json(product).into_response())
@@ -49,7 +48,7 @@ pub struct ProductFilter {
 
 #[utoipa::path(get, path = "/queries/products", tag = "queries",
     params(ProductFilter, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Page<ProductView>), (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Page<ProductView>)))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Option<Principal>,
@@ -78,8 +77,7 @@ pub async fn list(
         page.limit()?,
         page.cursor.as_deref(),
     )
-    .await
-    .map_err(read_error)?;
+    .await?;
     Ok((
         [(header::CACHE_CONTROL, "public, max-age=5")],
         axum::Json::<Page<ProductView>>(found),

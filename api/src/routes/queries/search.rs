@@ -36,18 +36,6 @@ pub struct SuggestParams {
     pub limit: Option<usize>,
 }
 
-fn search_error(error: projections::Error) -> ApiError {
-    match error {
-        projections::Error::InvalidSearch(reason) => {
-            ApiError::bad_request("invalid_search", reason)
-        }
-        projections::Error::InvalidCursor(reason) => {
-            ApiError::bad_request("invalid_cursor", format!("invalid cursor: {reason}"))
-        }
-        other => ApiError::internal(other),
-    }
-}
-
 /// The index, once it reflects the caller's consistency token.
 async fn index(
     state: &AppState,
@@ -60,8 +48,7 @@ async fn index(
     if let Some(token) = token.0 {
         let reached = index
             .wait_for(token, state.settings.consistency_wait)
-            .await
-            .map_err(search_error)?;
+            .await?;
         if !reached {
             return Err(ApiError::NotYetConsistent(
                 "the search index has not reached the consistency token yet; retry shortly".into(),
@@ -73,8 +60,7 @@ async fn index(
 
 #[utoipa::path(get, path = "/queries/products/search", tag = "queries",
     params(SearchParams, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = SearchResults),
-              (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = SearchResults)))]
 pub async fn search(
     State(state): State<AppState>,
     token: ConsistencyToken,
@@ -102,15 +88,13 @@ pub async fn search(
     // Searching is CPU work: off the async threads.
     let results = tokio::task::spawn_blocking(move || search::search(&index, &request))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(search_error)?;
+        .map_err(ApiError::internal)??;
     Ok(axum::Json(results).into_response())
 }
 
 #[utoipa::path(get, path = "/queries/products/suggest", tag = "queries",
     params(SuggestParams, ("X-Consistency-Token" = Option<String>, Header)),
-    responses((status = 200, body = Suggestions),
-              (status = "4XX", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Suggestions)))]
 pub async fn suggest(
     State(state): State<AppState>,
     token: ConsistencyToken,
@@ -124,7 +108,6 @@ pub async fn suggest(
     let suggestions =
         tokio::task::spawn_blocking(move || search::suggest(&index, &params.q, limit))
             .await
-            .map_err(ApiError::internal)?
-            .map_err(search_error)?;
+            .map_err(ApiError::internal)??;
     Ok(axum::Json(suggestions).into_response())
 }

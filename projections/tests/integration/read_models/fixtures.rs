@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use cqrs_es::DomainEvent;
 use domain::shared::{Currency, Money, Quantity, Sku};
-use projections::log::{read_batch, Checkpoint, RecordedEvent};
+use eventlog::{read_batch, Checkpoint, RecordedEvent};
 use projections::read_models::document::{DocumentProjection, EventContext, View};
 use projections::read_models::Page;
 use projections::runtime::PostgresProjection;

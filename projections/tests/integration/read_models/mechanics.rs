@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use projections::log::{LogWakeups, RecordedEvent};
+use eventlog::{LogWakeups, RecordedEvent};
 use projections::read_models::carts::{self, CartView, CartsProjection};
 use projections::read_models::document::DocumentProjection;
 use projections::read_models::inventory::InventoryProjection;
@@ -271,11 +271,11 @@ async fn a_bad_event_stops_the_projection_naming_it(
     .await;
     let log = only(garbled, committed_log(&pool).await);
     match apply(&pool, &projection, &log).await {
-        Err(Error::Decode {
+        Err(Error::Log(eventlog::Error::Decode {
             global_position,
             event_type,
             ..
-        }) => {
+        })) => {
             assert_eq!(
                 (global_position, event_type.as_str()),
                 (garbled, "ItemAdded")

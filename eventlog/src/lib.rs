@@ -1,4 +1,8 @@
-//! The global event log, read in an order that never skips an event.
+//! The event log as every part of the system reads it: the recorded event,
+//! checkpoints, the gap-free reader and its live tail, wakeups, the filtered log,
+//! the hash-chain check, states at a point, and the one payload decoder. The write
+//! side (consistency tokens, the checkout process) and the read side (projectors,
+//! audit, replay) share it, so they cannot disagree on what the log says.
 //!
 //! Positions (`global_position`) are taken when a row is inserted, but transactions
 //! commit in any order: a reader that follows `global_position > last` passes over
@@ -19,6 +23,9 @@ macro_rules! event_columns {
 }
 pub(crate) use event_columns;
 
+mod error;
+pub mod payload;
+
 mod checkpoint;
 pub mod horizon;
 pub mod integrity;
@@ -29,6 +36,8 @@ mod tail;
 mod wakeups;
 
 pub use checkpoint::{Checkpoint, TransactionId};
+pub use error::{is_transient_database_error, Error};
+pub use payload::decode;
 pub use reader::{read_batch, read_batch_until, RecordedEvent};
 pub use tail::LogTail;
 pub use wakeups::{LogWakeups, WakeupReceiver, EVENTS_CHANNEL};

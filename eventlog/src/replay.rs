@@ -6,78 +6,36 @@
 //! when the command side loads them.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
+use domain::{AggregateKind, ForEachAggregate, RegisteredAggregate};
 use sqlx::PgExecutor;
 
-use super::integrity::HashedEvent;
-use super::RecordedEvent;
-use crate::read_models::document::decode;
-use crate::Error;
+use crate::integrity::HashedEvent;
+use crate::payload::decode;
+use crate::{Error, RecordedEvent};
 
-/// The aggregates of the domain, by the type name their streams carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AggregateKind {
-    Cart,
-    Order,
-    Inventory,
-    Payment,
-    Product,
+/// The state of `kind`'s aggregate after `events` (one stream's, in sequence
+/// order), as JSON: the kind's own `apply`, with upcasting.
+pub fn fold(kind: AggregateKind, events: &[&RecordedEvent]) -> Result<serde_json::Value, Error> {
+    kind.visit(&mut Fold { events })
 }
 
-impl AggregateKind {
-    pub const ALL: [AggregateKind; 5] = [
-        AggregateKind::Cart,
-        AggregateKind::Order,
-        AggregateKind::Inventory,
-        AggregateKind::Payment,
-        AggregateKind::Product,
-    ];
-
-    /// The `aggregate_type` of its streams.
-    pub fn type_name(self) -> &'static str {
-        match self {
-            AggregateKind::Cart => domain::cart::Cart::TYPE,
-            AggregateKind::Order => domain::order::Order::TYPE,
-            AggregateKind::Inventory => domain::inventory::Inventory::TYPE,
-            AggregateKind::Payment => domain::payment::Payment::TYPE,
-            AggregateKind::Product => domain::product::Product::TYPE,
-        }
-    }
-
-    /// The kind named `name`, in any case (`cart`, `Cart`, `carts`).
-    pub fn parse(name: &str) -> Result<Self, Error> {
-        let wanted = name.trim().to_ascii_lowercase();
-        let wanted = wanted.strip_suffix('s').unwrap_or(&wanted);
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.type_name().eq_ignore_ascii_case(wanted))
-            .ok_or_else(|| {
-                Error::Rejected(format!(
-                    "unknown aggregate type {name:?}: expected one of {}",
-                    Self::ALL.map(Self::type_name).join(", ")
-                ))
-            })
-    }
-
-    /// The state after `events` (one stream's, in sequence order), as JSON.
-    pub fn fold(self, events: &[&RecordedEvent]) -> Result<serde_json::Value, Error> {
-        match self {
-            AggregateKind::Cart => fold::<domain::cart::Cart>(events),
-            AggregateKind::Order => fold::<domain::order::Order>(events),
-            AggregateKind::Inventory => fold::<domain::inventory::Inventory>(events),
-            AggregateKind::Payment => fold::<domain::payment::Payment>(events),
-            AggregateKind::Product => fold::<domain::product::Product>(events),
-        }
-    }
+struct Fold<'a> {
+    events: &'a [&'a RecordedEvent],
 }
 
-fn fold<A: Aggregate>(events: &[&RecordedEvent]) -> Result<serde_json::Value, Error> {
-    let mut aggregate = A::default();
-    for event in events {
-        aggregate.apply(decode::<A::Event>(event)?);
+impl ForEachAggregate for Fold<'_> {
+    type Output = Result<serde_json::Value, Error>;
+
+    fn visit<A: RegisteredAggregate>(&mut self) -> Self::Output {
+        let mut aggregate = A::default();
+        for event in self.events {
+            aggregate.apply(decode::<A::Event>(event)?);
+        }
+        serde_json::to_value(&aggregate).map_err(|source| Error::State {
+            aggregate_type: A::TYPE,
+            source,
+        })
     }
-    serde_json::to_value(&aggregate)
-        .map_err(|e| Error::Rejected(format!("cannot show the state of {}: {e}", A::TYPE)))
 }
 
 /// A point in a stream: after its `n`th event, or as it stood at a time.
@@ -146,7 +104,7 @@ impl StateAt {
             kind,
             aggregate_id: aggregate_id.to_owned(),
             version: refs.last().map_or(0, |event| event.sequence),
-            state: kind.fold(&refs)?,
+            state: fold(kind, &refs)?,
             events,
         })
     }
@@ -159,7 +117,7 @@ impl StateAt {
         point: StreamPoint,
     ) -> Result<Self, Error> {
         let history =
-            super::query::stream_history(executor, kind.type_name(), aggregate_id).await?;
+            crate::query::stream_history(executor, kind.type_name(), aggregate_id).await?;
         Self::fold(kind, aggregate_id, history, point)
     }
 }
@@ -167,24 +125,6 @@ impl StateAt {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_are_found_by_any_spelling_of_their_type() {
-        assert_eq!(AggregateKind::parse("cart").unwrap(), AggregateKind::Cart);
-        assert_eq!(
-            AggregateKind::parse("Orders").unwrap(),
-            AggregateKind::Order
-        );
-        assert_eq!(
-            AggregateKind::parse("INVENTORY").unwrap(),
-            AggregateKind::Inventory
-        );
-        let error = AggregateKind::parse("basket").unwrap_err().to_string();
-        assert!(
-            error.contains("Cart, Order, Inventory, Payment, Product"),
-            "{error}"
-        );
-    }
 
     #[test]
     fn a_point_is_a_version_or_a_time() {

@@ -74,7 +74,7 @@ impl EventFilter {
     }
 }
 
-const COLUMNS: &str = concat!(super::event_columns!(), ", hash");
+const COLUMNS: &str = concat!(crate::event_columns!(), ", hash");
 
 /// One filtered reading of the log, its SQL built once with only the conditions
 /// that are set.
@@ -144,7 +144,7 @@ impl LogQuery {
     {
         self.arguments
             .add(value)
-            .map_err(|e| Error::Rejected(format!("cannot encode a log filter: {e}")))
+            .map_err(Error::Filter)
     }
 
     /// Appends `AND <sql><n>` with the value bound as parameter `n`.
@@ -254,7 +254,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::log::TransactionId;
+    use crate::TransactionId;
 
     fn event() -> RecordedEvent {
         RecordedEvent {

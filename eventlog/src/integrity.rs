@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::log::{Checkpoint, RecordedEvent, TransactionId};
+use crate::{Checkpoint, RecordedEvent, TransactionId};
 use crate::Error;
 
 /// The hash the first event of every stream chains from.
@@ -118,7 +118,7 @@ pub async fn verify_chains_reporting(
         ($($condition:literal)?) => {
             concat!(
                 "SELECT ",
-                crate::log::event_columns!(),
+                crate::event_columns!(),
                 ", hash FROM events ",
                 $($condition,)?
                 " ORDER BY aggregate_type, aggregate_id, sequence"

@@ -33,14 +33,6 @@ impl RecordedEvent {
         }
     }
 
-    /// The payload parsed into `T`, or a decode error naming this event.
-    pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_str(&self.payload).map_err(|e| Error::Decode {
-            global_position: self.global_position,
-            event_type: self.event_type.clone(),
-            reason: e.to_string(),
-        })
-    }
 }
 
 /// The columns and table every batch reads; the conditions follow.
@@ -48,7 +40,7 @@ macro_rules! batch_query {
     ($($condition:literal),*) => {
         concat!(
             "SELECT ",
-            super::event_columns!(),
+            crate::event_columns!(),
             " FROM events
               WHERE (transaction_id, global_position) > ($1, $2)
                 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
