@@ -292,7 +292,10 @@ mod tests {
         assert_eq!(lost.status(), StatusCode::SERVICE_UNAVAILABLE);
         let response = lost.into_response();
         assert_eq!(
-            response.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
             Some(&b"1"[..])
         );
         let broken = ApiError::from(sqlx::Error::ColumnNotFound("doc".into()));

@@ -110,7 +110,10 @@ impl Modify for ProblemResponses {
                 let responses = &mut operation.responses.responses;
                 for (status, description) in [
                     ("4XX", "A problem with the request: see `code`"),
-                    ("5XX", "A dependency is down (503, retry after `Retry-After`) or a fault of ours"),
+                    (
+                        "5XX",
+                        "A dependency is down (503, retry after `Retry-After`) or a fault of ours",
+                    ),
                 ] {
                     responses
                         .entry(status.to_owned())

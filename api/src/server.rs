@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use commands::event_store::writer_options;
-use projections::kafka::KafkaPublisher;
 use eventlog::horizon::ensure_cluster_ahead_of_log;
 use eventlog::LogWakeups;
+use projections::kafka::KafkaPublisher;
 use projections::redis_views::{HotViews, RedisViewsSink};
 use projections::runtime::{
     OnFailure, Projector, ProjectorOptions, ProjectorRuntime, ProjectorStates, RunningProjectors,

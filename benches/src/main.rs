@@ -35,9 +35,9 @@ use anyhow::Context;
 use clap::Parser;
 use commands::event_store::{cqrs, writer_options};
 use cqrs_es::persist::{PersistedEventRepository, SerializedEvent};
+use eventlog::{read_batch, Checkpoint, LogWakeups};
 use futures::TryStreamExt;
 use postgres_es::PostgresEventRepository;
-use eventlog::{read_batch, Checkpoint, LogWakeups};
 use projections::read_models::event_counts::EventCountsProjection;
 use projections::runtime::{
     projector_lags, OnFailure, Projector, ProjectorOptions, ProjectorRuntime,

@@ -15,7 +15,9 @@ pub mod registry;
 pub mod shared;
 pub mod upcasting;
 
-pub use registry::{AggregateKind, Family, ForEachAggregate, Make, PerAggregate, RegisteredAggregate};
+pub use registry::{
+    AggregateKind, Family, ForEachAggregate, Make, PerAggregate, RegisteredAggregate,
+};
 
 /// A business refusal: every aggregate's error, with the stable code the API
 /// answers it with (HTTP 422, `code` in the problem body).

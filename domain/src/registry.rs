@@ -14,7 +14,9 @@ use crate::Refusal;
 /// An aggregate type as the rest of the system may use it generically: its state
 /// is shown as JSON, its commands may be retried, its refusals carry codes.
 pub trait RegisteredAggregate:
-    Aggregate<Services = (), Error: Refusal + Send + Sync, Command: Clone + Send + Sync> + Clone + 'static
+    Aggregate<Services = (), Error: Refusal + Send + Sync, Command: Clone + Send + Sync>
+    + Clone
+    + 'static
 {
     /// Its entry in the registry.
     const KIND: AggregateKind;

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::{Checkpoint, RecordedEvent, TransactionId};
 use crate::Error;
+use crate::{Checkpoint, RecordedEvent, TransactionId};
 
 /// The hash the first event of every stream chains from.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];

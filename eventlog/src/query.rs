@@ -142,9 +142,7 @@ impl LogQuery {
     where
         T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
     {
-        self.arguments
-            .add(value)
-            .map_err(Error::Filter)
+        self.arguments.add(value).map_err(Error::Filter)
     }
 
     /// Appends `AND <sql><n>` with the value bound as parameter `n`.

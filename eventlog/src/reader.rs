@@ -32,7 +32,6 @@ impl RecordedEvent {
             global_position: self.global_position,
         }
     }
-
 }
 
 /// The columns and table every batch reads; the conditions follow.

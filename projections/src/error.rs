@@ -86,4 +86,3 @@ impl Error {
             if db.code().as_deref() == Some("57014"))
     }
 }
-

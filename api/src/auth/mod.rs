@@ -201,7 +201,8 @@ impl<S: Send + Sync, R: Roles> FromRequestParts<S> for Allowed<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let principal =
+            <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         principal.require(R::ROLES)?;
         Ok(Allowed(principal, std::marker::PhantomData))
     }

@@ -53,12 +53,17 @@ fn assert_database_unavailable(answer: &Reply) {
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert_eq!(answer.code(), "database_unavailable", "{}", answer.body);
     assert!(
-        answer.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok()),
+        answer
+            .header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().is_ok()),
         "Retry-After: {:?}",
         answer.header("retry-after")
     );
     assert!(
-        !answer.body["detail"].as_str().unwrap_or("").contains("57P01"),
+        !answer.body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("57P01"),
         "no internals in the body: {}",
         answer.body
     );
@@ -72,7 +77,9 @@ async fn a_query_whose_connection_is_terminated_is_a_503_to_retry(pool: PgPool) 
     assert_database_unavailable(&answer);
 
     // The pool replaces the dead connection: the retry is answered.
-    let retry = app.query("/queries/products", Caller::Anonymous, None).await;
+    let retry = app
+        .query("/queries/products", Caller::Anonymous, None)
+        .await;
     assert_eq!(retry.status, 200, "{}", retry.body);
 }
 

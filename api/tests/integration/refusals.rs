@@ -923,7 +923,11 @@ async fn callers_are_refused_before_their_body_is_validated(pool: PgPool) {
         assert_eq!(wrong_role.status, 403, "{path}: {}", wrong_role.body);
     }
     let anonymous_cancel = app
-        .command(&format!("/commands/orders/{id}/cancel"), Caller::Anonymous, invalid)
+        .command(
+            &format!("/commands/orders/{id}/cancel"),
+            Caller::Anonymous,
+            invalid,
+        )
         .await;
     assert_eq!(anonymous_cancel.status, 401, "{}", anonymous_cancel.body);
 }

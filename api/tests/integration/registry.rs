@@ -17,7 +17,8 @@ use crate::support::spawn_app;
 struct LoadThroughItsStore<'a>(&'a Stores);
 
 impl ForEachAggregate for LoadThroughItsStore<'_> {
-    type Output = std::pin::Pin<Box<dyn std::future::Future<Output = (AggregateKind, u64)> + 'static>>;
+    type Output =
+        std::pin::Pin<Box<dyn std::future::Future<Output = (AggregateKind, u64)> + 'static>>;
 
     fn visit<A: RegisteredAggregate>(&mut self) -> Self::Output {
         let store = self.0.of::<A>().clone();

@@ -33,8 +33,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::future::try_join_all;
 use eventlog::RecordedEvent;
+use futures::future::try_join_all;
 use projections::runtime::SideEffectSink;
 use sqlx::PgPool;
 

@@ -8,8 +8,8 @@ use domain::inventory::{Inventory, InventoryCommand, InventoryError, ReleaseReas
 use domain::order::{CancelledBy, OrderCommand, OrderEvent};
 use domain::payment::{PaymentCommand, PaymentEvent};
 use domain::shared::{Money, OrderId, PaymentId, PaymentMethodToken};
-use eventlog::RecordedEvent;
 use eventlog::decode;
+use eventlog::RecordedEvent;
 use projections::Error;
 use uuid::Uuid;
 
@@ -124,9 +124,15 @@ impl CheckoutProcess {
         event: &RecordedEvent,
     ) -> Result<(), Error> {
         let name = command.name();
-        self.send(self.stores.of::<domain::order::Order>(), &order_id.to_string(), name, command, event)
-            .await
-            .map(|_| ())
+        self.send(
+            self.stores.of::<domain::order::Order>(),
+            &order_id.to_string(),
+            name,
+            command,
+            event,
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn payment(

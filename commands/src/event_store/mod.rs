@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, CqrsFramework, EventEnvelope, Query};
-use postgres_es::{PostgresCqrs, PostgresEventRepository};
 use eventlog::LogWakeups;
+use postgres_es::{PostgresCqrs, PostgresEventRepository};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 

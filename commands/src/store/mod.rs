@@ -189,13 +189,14 @@ where
             if sequence <= loaded.version {
                 continue;
             }
-            let event = decode_payload::<A::Event>(&event_type, &event_version, &payload)
-                .map_err(|source| StoreError::Corrupt {
+            let event = decode_payload::<A::Event>(&event_type, &event_version, &payload).map_err(
+                |source| StoreError::Corrupt {
                     aggregate_type: A::TYPE,
                     aggregate_id: aggregate_id.to_owned(),
                     sequence,
                     source,
-                })?;
+                },
+            )?;
             loaded.aggregate.apply(event);
             loaded.version = sequence;
         }

@@ -5,8 +5,8 @@ use commands::{AggregateStore, StoreOptions};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::EventStore;
 use domain::product::Product;
-use postgres_es::PostgresEventRepository;
 use eventlog::LogWakeups;
+use postgres_es::PostgresEventRepository;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use rdkafka::message::{Header, OwnedHeaders};
 
 use super::topic_for;
-use eventlog::RecordedEvent;
 use crate::Error;
+use eventlog::RecordedEvent;
 
 /// The header names, as consumers read them (`docs/kafka.md`).
 pub mod header_names {

@@ -14,9 +14,9 @@ use sqlx::PgPool;
 use super::stream_order::{late_events, send_order};
 use super::topics::ensure_topics;
 use super::{KafkaSettings, OutgoingMessage};
-use eventlog::RecordedEvent;
 use crate::runtime::SideEffectSink;
 use crate::Error;
+use eventlog::RecordedEvent;
 
 /// How long to wait for room in the producer's queue before trying again.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);

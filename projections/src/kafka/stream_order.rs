@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 
-use eventlog::RecordedEvent;
 use crate::Error;
+use eventlog::RecordedEvent;
 
 /// Events of the batch's streams that come before one of the batch's events in
 /// their stream but after the whole batch in the reader's order: the predecessors

@@ -44,9 +44,9 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use eventlog::{decode, RecordedEvent};
 use crate::runtime::PostgresProjection;
 use crate::Error;
+use eventlog::{decode, RecordedEvent};
 
 /// Where an event sits: what a fold may stamp on a view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::{FromRow, PgConnection, PgExecutor};
 
-use eventlog::RecordedEvent;
 use crate::runtime::PostgresProjection;
 use crate::Error;
+use eventlog::RecordedEvent;
 
 pub const PROJECTOR: &str = "event_counts";
 

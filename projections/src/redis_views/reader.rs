@@ -10,8 +10,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use super::keys::KeySpace;
 use super::scripts;
 use super::{HotView, RedisTarget};
-use eventlog::Checkpoint;
 use crate::Error;
+use eventlog::Checkpoint;
 
 /// A view found in Redis.
 #[derive(Debug, Clone, PartialEq)]

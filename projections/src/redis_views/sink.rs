@@ -21,12 +21,12 @@ use sqlx::PgPool;
 use super::keys::KeySpace;
 use super::scripts;
 use super::{HotView, RedisTarget};
-use eventlog::{Checkpoint, RecordedEvent, TransactionId};
 use crate::read_models::carts::CartView;
 use crate::read_models::document::{fill_gaps, fold_streams, streams_of, Folded};
 use crate::read_models::inventory::InventoryView;
 use crate::runtime::{request_rebuild, SideEffectSink};
 use crate::Error;
+use eventlog::{Checkpoint, RecordedEvent, TransactionId};
 
 /// The projector's name (its checkpoint row).
 pub const PROJECTOR: &str = "redis_views";

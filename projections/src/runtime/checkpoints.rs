@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 
-use eventlog::{Checkpoint, TransactionId, EVENTS_CHANNEL};
 use crate::Error;
+use eventlog::{Checkpoint, TransactionId, EVENTS_CHANNEL};
 
 /// A checkpoint row as the runner needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

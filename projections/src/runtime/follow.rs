@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::{request_rebuild, RebuildProgress};
+use crate::Error;
 use eventlog::horizon::wait_for_horizon;
 use eventlog::integrity::log_head;
 use eventlog::{Checkpoint, TransactionId};
-use crate::Error;
 
 /// How long the head waits for transactions older than the request to end.
 const HORIZON_WAIT: Duration = Duration::from_secs(10);

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor};
 
-use eventlog::TransactionId;
 use crate::Error;
+use eventlog::TransactionId;
 
 /// One projector's standing, as its checkpoint row and the log tell it.
 #[derive(Debug, Clone, PartialEq, FromRow, serde::Serialize)]

@@ -19,6 +19,7 @@ pub mod parked;
 mod projector;
 mod runner;
 pub mod shadow;
+pub mod table_copy;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -34,9 +35,9 @@ pub use lag::{projector_lags, ProjectorLag};
 pub use projector::{OnFailure, PostgresProjection, Projector, SideEffectSink};
 pub use shadow::{rebuild_beside, RebuildOptions, RebuildProgress, RebuildReport};
 
+use crate::Error;
 use eventlog::horizon::ensure_cluster_ahead_of_log;
 use eventlog::LogWakeups;
-use crate::Error;
 use runner::Runner;
 
 /// Tuning shared by every projector of a runtime. The defaults suit production.

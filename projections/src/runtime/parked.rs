@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor, PgPool};
 use uuid::Uuid;
 
-use eventlog::RecordedEvent;
 use crate::Error;
+use eventlog::RecordedEvent;
 
 /// One parked event and why it was parked.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize)]

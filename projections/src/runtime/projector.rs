@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
-use eventlog::{Checkpoint, RecordedEvent};
 use crate::Error;
+use eventlog::{Checkpoint, RecordedEvent};
 
 /// A read model in PostgreSQL. The runtime calls [`apply`](Self::apply) inside the
 /// transaction that also moves the projector's checkpoint, so each event takes

@@ -10,8 +10,8 @@ use super::checkpoints::{self, CheckpointState, Requests};
 use super::lock::{self, ProjectorLock};
 use super::parked;
 use super::{OnFailure, Projector, ProjectorOptions, ProjectorState, ProjectorStates};
-use eventlog::{Checkpoint, LogTail, RecordedEvent, WakeupReceiver};
 use crate::Error;
+use eventlog::{Checkpoint, LogTail, RecordedEvent, WakeupReceiver};
 
 /// Retries after transient failures back off between these bounds.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);

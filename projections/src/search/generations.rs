@@ -14,8 +14,8 @@ use tantivy::directory::MmapDirectory;
 use tantivy::Index;
 
 use super::schema::{register_tokenizers, SearchFields};
-use eventlog::Checkpoint;
 use crate::Error;
+use eventlog::Checkpoint;
 
 const CURRENT: &str = "CURRENT";
 const PREFIX: &str = "gen-";

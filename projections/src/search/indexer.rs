@@ -22,12 +22,12 @@ use super::documents::{
 use super::generations::committed_position;
 use super::live::SearchIndex;
 use super::schema::SearchFields;
-use eventlog::{Checkpoint, RecordedEvent};
 use crate::read_models::document::{fold_stream, gap_after, read_stream_ranges, Gap, View};
 use crate::read_models::inventory::InventoryView;
 use crate::read_models::products::{ProductStatus, ProductView};
 use crate::runtime::SideEffectSink;
 use crate::Error;
+use eventlog::{Checkpoint, RecordedEvent};
 
 /// The projector's name: its checkpoint row (a mirror of the index's payload).
 pub const PROJECTOR: &str = "search";

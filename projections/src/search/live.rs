@@ -9,8 +9,8 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 use super::generations::{committed_position, Generations};
 use super::schema::SearchFields;
-use eventlog::Checkpoint;
 use crate::Error;
+use eventlog::Checkpoint;
 
 /// The generation searches read now.
 struct Live {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use eventlog::horizon::ensure_cluster_ahead_of_log;
 use eventlog::integrity::{verify_chains, ChainProblem, ChainScope};
-use eventlog::EVENTS_CHANNEL;
 use eventlog::Error;
+use eventlog::EVENTS_CHANNEL;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain::AggregateKind;
-use projections::kafka::{topic_of, KafkaPublisher, KafkaSettings};
 use eventlog::{read_batch, Checkpoint, LogWakeups};
+use projections::kafka::{topic_of, KafkaPublisher, KafkaSettings};
 use projections::runtime::{
     projector_lags, OnFailure, Projector, ProjectorOptions, ProjectorRuntime, RunningProjectors,
 };

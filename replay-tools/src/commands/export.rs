@@ -14,6 +14,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use eventlog::integrity::HashedEvent;
+use eventlog::query::LogQuery;
+use eventlog::Checkpoint;
 use futures::TryStreamExt;
 use parquet::basic::Compression;
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
@@ -21,9 +24,6 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::ColumnPath;
-use eventlog::integrity::HashedEvent;
-use eventlog::query::LogQuery;
-use eventlog::Checkpoint;
 use sqlx::PgPool;
 
 use crate::filter::FilterArgs;

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use eventlog::query::stream_history;
 use domain::AggregateKind;
+use eventlog::query::stream_history;
 use sqlx::PgPool;
 
 /// Print one stream's events with their metadata (who, why, in which request), in

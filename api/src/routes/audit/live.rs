@@ -15,10 +15,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
 use eventlog::integrity::log_head;
 use eventlog::query::EventFilter;
 use eventlog::{Checkpoint, LogTail};
+use futures::Stream;
 use tokio_util::sync::CancellationToken;
 
 use super::{decode_cursor, encode_cursor, LogParams, READERS};

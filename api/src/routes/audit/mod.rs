@@ -15,9 +15,9 @@ use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use domain::AggregateKind;
 use eventlog::integrity::{verify_chains, ChainReport, ChainScope, HashedEvent};
 use eventlog::query::{read_page, stream_history, EventFilter};
-use domain::AggregateKind;
 use eventlog::replay::{StateAt, StreamPoint};
 use eventlog::Checkpoint;
 use serde::{Deserialize, Serialize};
@@ -190,8 +190,7 @@ pub async fn events(
         Some(cursor) => decode_cursor("cursor", cursor)?,
         None => Checkpoint::START,
     };
-    let (items, next) = read_page(&state.pool, &filter, after, limit)
-        .await?;
+    let (items, next) = read_page(&state.pool, &filter, after, limit).await?;
     let resume = items.last().map_or(after, |last| last.event.checkpoint());
     Ok(private_json(&EventPage {
         items,
@@ -260,8 +259,7 @@ pub async fn stream(
     let kind = AggregateKind::parse(&kind)
         .map_err(|error| ApiError::bad_request("unknown_aggregate_type", error.to_string()))?;
     let point = params.point()?;
-    let history = stream_history(&state.pool, kind.type_name(), &id)
-        .await?;
+    let history = stream_history(&state.pool, kind.type_name(), &id).await?;
     if history.is_empty() {
         return Err(ApiError::Missing(format!(
             "no events in the stream {}/{id}",
@@ -323,8 +321,7 @@ pub async fn verify(
         aggregate_type: stored_type(params.aggregate_type.as_deref())?,
         aggregate_id: params.aggregate_id,
     };
-    let report = verify_chains(&state.pool, &scope)
-        .await?;
+    let report = verify_chains(&state.pool, &scope).await?;
     Ok(private_json(&Verdict {
         intact: report.is_intact(),
         report,

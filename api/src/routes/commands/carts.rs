@@ -118,11 +118,7 @@ async fn reachable_cart(
     cart_id: CartId,
 ) -> Result<Loaded<Cart>, ApiError> {
     let id = cart_id.to_string();
-    let (loaded, _) = state
-        .stores
-        .of::<domain::cart::Cart>()
-        .load(&id)
-        .await?;
+    let (loaded, _) = state.stores.of::<domain::cart::Cart>().load(&id).await?;
     let missing = || ApiError::Missing(format!("no cart {cart_id}"));
     let Some(cart) = loaded.aggregate.state() else {
         return Err(missing());
@@ -347,8 +343,7 @@ pub async fn attach_customer(
     // The customer's open cart, as of every write committed so far: the carts read
     // model is first brought up to the head of the log, so a cart opened a moment
     // ago is found and merged rather than left open beside this one.
-    let head = commands::store::log_head(&state.pool)
-        .await?;
+    let head = commands::store::log_head(&state.pool).await?;
     crate::consistency::wait_for(
         &state.pool,
         "carts",
@@ -432,10 +427,7 @@ pub async fn checkout(
         .state()
         .map(|cart| cart.lines.iter().map(|l| l.sku.clone()).collect())
         .unwrap_or_default();
-    let prices = state
-        .catalog
-        .prices(&skus)
-        .await?;
+    let prices = state.catalog.prices(&skus).await?;
     let order_id = OrderId::new(Uuid::new_v4());
     let command = CartCommand::CheckOutCart {
         order_id,

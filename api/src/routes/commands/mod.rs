@@ -235,14 +235,22 @@ impl<'h, A: RegisteredAggregate> Call<'h, A> {
     }
 
     /// Runs the call and answers for it.
-    pub async fn send(self, state: &AppState, context: &CommandContext) -> Result<Response, ApiError> {
+    pub async fn send(
+        self,
+        state: &AppState,
+        context: &CommandContext,
+    ) -> Result<Response, ApiError> {
         let fields = self.answer_fields.clone();
         let executed = self.run(state, context).await?;
         Ok(respond(answer(&executed, &fields)))
     }
 
     /// Runs the call, for routes that go on after it.
-    pub async fn run(self, state: &AppState, context: &CommandContext) -> Result<Executed, ApiError> {
+    pub async fn run(
+        self,
+        state: &AppState,
+        context: &CommandContext,
+    ) -> Result<Executed, ApiError> {
         Ok(self.try_run(state, context).await?)
     }
 

@@ -57,7 +57,6 @@ pub async fn consistent(
     .await
 }
 
-
 /// A JSON answer that no cache may keep (it may be a customer's).
 pub fn private_json<T: Serialize>(value: &T) -> Response {
     (

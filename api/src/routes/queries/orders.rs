@@ -22,9 +22,7 @@ pub async fn visible_order(
 ) -> Result<OrderView, ApiError> {
     principal.require(&[Role::Admin, Role::Customer])?;
     let missing = || ApiError::Missing(format!("no order {id}"));
-    let order = orders::get(&state.pool, id)
-        .await?
-        .ok_or_else(missing)?;
+    let order = orders::get(&state.pool, id).await?.ok_or_else(missing)?;
     let own = order
         .customer_id
         .is_some_and(|c| c.to_string() == principal.subject);

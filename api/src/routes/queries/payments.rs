@@ -35,7 +35,6 @@ pub async fn list(
     consistent(&state, "payments", token).await?;
     consistent(&state, "orders", token).await?;
     visible_order(&state, &principal, filter.order_id).await?;
-    let found = payments::list_for_order(&state.pool, filter.order_id)
-        .await?;
+    let found = payments::list_for_order(&state.pool, filter.order_id).await?;
     Ok(private_json(&found))
 }
