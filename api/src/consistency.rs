@@ -3,12 +3,12 @@
 //! `consistency_token` query parameter) waits until its read model has passed that
 //! position, up to a bound, then answers 503 rather than something stale.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderName;
-use eventlog::{Checkpoint, TransactionId};
+use eventlog::Checkpoint;
 use sqlx::PgPool;
 
 use crate::error::ApiError;
@@ -59,33 +59,11 @@ pub async fn wait_for(
     let Some(token) = token.0 else {
         return Ok(());
     };
-    let deadline = Instant::now() + bound;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        let reached: Option<(TransactionId, i64)> = sqlx::query_as(
-            "SELECT transaction_id, global_position FROM projector_checkpoints WHERE projector = $1",
-        )
-        .bind(projector)
-        .fetch_optional(pool)
-        .await
-        .map_err(|_| ApiError::Unavailable("the database is unreachable".into()))?;
-        if let Some((transaction_id, global_position)) = reached {
-            let checkpoint = Checkpoint {
-                transaction_id,
-                global_position,
-            };
-            if checkpoint >= token {
-                return Ok(());
-            }
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(ApiError::NotYetConsistent(format!(
-                "the {projector} read model has not reached the consistency token within {} ms; retry shortly",
-                bound.as_millis()
-            )));
-        }
-        tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(Duration::from_millis(25));
+    if projections::runtime::wait_for_checkpoint(pool, projector, token, bound).await? {
+        return Ok(());
     }
+    Err(ApiError::NotYetConsistent(format!(
+        "the {projector} read model has not reached the consistency token within {} ms; retry shortly",
+        bound.as_millis()
+    )))
 }

@@ -279,6 +279,28 @@ impl<E: domain::Refusal + Send + Sync + 'static> From<commands::CommandError<E>>
     }
 }
 
+impl From<commands::cart_workflows::AttachRefusal> for ApiError {
+    fn from(refusal: commands::cart_workflows::AttachRefusal) -> Self {
+        ApiError::Refused {
+            code: refusal.code(),
+            detail: refusal.to_string(),
+        }
+    }
+}
+
+impl From<commands::cart_workflows::OpenCartLookupError> for ApiError {
+    fn from(error: commands::cart_workflows::OpenCartLookupError) -> Self {
+        use commands::cart_workflows::OpenCartLookupError;
+        match error {
+            OpenCartLookupError::ReadModel(error) => error.into(),
+            OpenCartLookupError::Database(error) => error.into(),
+            not_caught_up @ OpenCartLookupError::NotCaughtUp(_) => {
+                ApiError::NotYetConsistent(not_caught_up.to_string())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

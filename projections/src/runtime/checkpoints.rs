@@ -210,3 +210,36 @@ async fn request(pool: &PgPool, projector: &str, flag: &'static str) -> Result<(
         .await?;
     Ok(())
 }
+
+/// Waits until `projector`'s checkpoint has reached `token`, polling it, at most
+/// `bound`: how a reader sees its own writes. `false` when the bound passed first.
+pub async fn wait_for_checkpoint(
+    pool: &PgPool,
+    projector: &str,
+    token: Checkpoint,
+    bound: std::time::Duration,
+) -> Result<bool, Error> {
+    let deadline = tokio::time::Instant::now() + bound;
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        let reached: Option<(TransactionId, i64)> = sqlx::query_as(
+            "SELECT transaction_id, global_position FROM projector_checkpoints WHERE projector = $1",
+        )
+        .bind(projector)
+        .fetch_optional(pool)
+        .await?;
+        let reached = reached.map(|(transaction_id, global_position)| Checkpoint {
+            transaction_id,
+            global_position,
+        });
+        if reached.is_some_and(|checkpoint| checkpoint >= token) {
+            return Ok(true);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(25));
+    }
+}

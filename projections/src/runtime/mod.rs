@@ -29,7 +29,7 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use checkpoints::{request_parked_retry, request_rebuild};
+pub use checkpoints::{request_parked_retry, request_rebuild, wait_for_checkpoint};
 pub use follow::{request_and_follow_rebuild, FollowOptions, FollowedRebuild};
 pub use lag::{projector_lags, ProjectorLag};
 pub use projector::{OnFailure, PostgresProjection, Projector, SideEffectSink};

@@ -3,17 +3,15 @@
 //! reaches any. Anyone else is told the cart does not exist (404), so cart ids
 //! cannot be probed. Names and prices of lines come from the catalog.
 
-use std::collections::BTreeSet;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
 use chrono::Utc;
+use commands::cart_workflows::{self, Attach};
 use commands::Loaded;
 use domain::cart::{Cart, CartCommand, CartError, MergePolicy};
 use domain::shared::{
-    CartId, Currency, CustomerId, Email, LineItem, OrderId, PaymentMethodToken, PostalAddress,
-    Quantity, Sku,
+    CartId, Currency, CustomerId, Email, OrderId, PaymentMethodToken, PostalAddress, Quantity, Sku,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -340,71 +338,36 @@ pub async fn attach_customer(
         if_match: None,
         ..context
     };
-    // The customer's open cart, as of every write committed so far: the carts read
-    // model is first brought up to the head of the log, so a cart opened a moment
-    // ago is found and merged rather than left open beside this one.
-    let head = commands::store::log_head(&state.pool).await?;
-    crate::consistency::wait_for(
-        &state.pool,
-        "carts",
-        crate::consistency::ConsistencyToken(head),
-        state.settings.consistency_wait,
-    )
-    .await?;
-    let existing = projections::read_models::carts::open_cart_of(&state.pool, customer.as_uuid())
-        .await?
-        .map(|view| CartId::new(view.cart_id))
-        .filter(|target| *target != guest_id);
-    let Some(target_id) = existing else {
-        let command = CartCommand::AttachCartToCustomer {
-            customer_id: customer,
-        };
-        return Call::<Cart>::new(guest_id, "attach-customer", command)
-            .send(&state, &context)
-            .await;
-    };
-    let policy = body.and_then(|Json(b)| b.policy).ok_or_else(|| ApiError::Refused {
-        code: "merge_policy_required",
-        detail: format!(
-            "you already have an open cart ({target_id}); send `policy`: merge, keep_guest or keep_existing"
-        ),
-    })?;
-    let lines: Vec<LineItem> = guest
-        .aggregate
-        .state()
-        .map(|cart| {
-            cart.lines
-                .iter()
-                .map(|line| LineItem {
-                    sku: line.sku.clone(),
-                    name: line.name.clone(),
-                    unit_price: line.unit_price,
-                    quantity: line.quantity,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let merge = CartCommand::MergeCartLines {
-        source_cart_id: guest_id,
-        lines,
-        policy,
-    };
-    // Merging is idempotent per source, so a retry after a failure between the two
-    // commands completes the second without merging twice.
-    let merged = Call::<Cart>::new(target_id, "merge-cart-lines", merge)
-        .run(&state, &context)
-        .await?;
-    let close = CartCommand::MarkCartMergedInto {
-        target_cart_id: target_id,
-    };
-    let plain = CommandContext {
-        claim: None,
-        ..context.clone()
-    };
-    Call::<Cart>::new(guest_id, "mark-cart-merged", close)
-        .run(&state, &plain)
-        .await?;
-    Ok(respond(answer(&merged, &AnswerFields::new())))
+    let open_cart =
+        cart_workflows::open_cart_of(&state.pool, customer, state.settings.consistency_wait)
+            .await?;
+    let policy = body.and_then(|Json(b)| b.policy);
+    match cart_workflows::attach(guest_id, &guest.aggregate, customer, open_cart, policy)? {
+        Attach::Attach { cart, command } => {
+            Call::<Cart>::new(cart, "attach-customer", command)
+                .send(&state, &context)
+                .await
+        }
+        Attach::Merge {
+            target,
+            merge,
+            guest,
+            close,
+        } => {
+            let merged = Call::<Cart>::new(target, "merge-cart-lines", merge)
+                .run(&state, &context)
+                .await?;
+            // The answer recorded for an Idempotency-Key is the merge's.
+            let plain = CommandContext {
+                claim: None,
+                ..context.clone()
+            };
+            Call::<Cart>::new(guest, "mark-cart-merged", close)
+                .run(&state, &plain)
+                .await?;
+            Ok(respond(answer(&merged, &AnswerFields::new())))
+        }
+    }
 }
 
 /// Checks out at today's catalog prices. When a price changed since a line was
@@ -422,12 +385,7 @@ pub async fn checkout(
 ) -> Result<Response, ApiError> {
     let cart_id = CartId::new(id);
     let loaded = reachable_cart(&state, &context, &headers, cart_id).await?;
-    let skus: BTreeSet<Sku> = loaded
-        .aggregate
-        .state()
-        .map(|cart| cart.lines.iter().map(|l| l.sku.clone()).collect())
-        .unwrap_or_default();
-    let prices = state.catalog.prices(&skus).await?;
+    let prices = cart_workflows::current_prices(&state.catalog, &loaded.aggregate).await?;
     let order_id = OrderId::new(Uuid::new_v4());
     let command = CartCommand::CheckOutCart {
         order_id,
@@ -445,9 +403,7 @@ pub async fn checkout(
     match call.try_run(&state, &context).await {
         Ok(executed) => Ok(respond(answer(&executed, &fields))),
         Err(commands::CommandError::Refused(refusal @ CartError::PricesChanged { .. })) => {
-            let refresh = CartCommand::RefreshPrices {
-                current_prices: prices,
-            };
+            let refresh = cart_workflows::reprice(prices);
             let plain = CommandContext {
                 claim: None,
                 if_match: None,
