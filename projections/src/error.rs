@@ -21,6 +21,13 @@ pub enum Error {
     #[error("sink unavailable: {0}")]
     SinkUnavailable(String),
 
+    /// The same, with the downstream system's own error as the cause.
+    #[error("sink unavailable: {source}")]
+    Downstream {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// A projector stopped on an event it could not handle: never skipped silently.
     #[error("projector {projector} stopped at position {global_position} ({event_type}, event {event_id}): {reason}")]
     ProjectorStopped {
@@ -42,10 +49,41 @@ pub enum Error {
     #[error("projector {0}: lost its advisory lock connection")]
     LockLost(String),
 
-    /// The search index could not be read or written (a full disk, a corrupt
-    /// segment, a directory it may not use).
+    /// The search index is not what it should be (a commit without its
+    /// position, a document without its state).
     #[error("search index: {0}")]
     SearchIndex(String),
+
+    /// The search index could not be read or written (a full disk, a corrupt
+    /// segment, a directory it may not use).
+    #[error("search index: {context}: {source}")]
+    SearchStorage {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// tantivy failed.
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+
+    /// Redis failed; `transient` when trying again later may succeed (a lost
+    /// connection) rather than never (a script error).
+    #[error("redis: {source}")]
+    Redis {
+        transient: bool,
+        #[source]
+        source: redis::RedisError,
+    },
+
+    /// Kafka failed; `transient` as for Redis.
+    #[error("{context}: {source}")]
+    Kafka {
+        context: String,
+        transient: bool,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
 
     /// A search the caller wrote that cannot be run (unbalanced quotes, a lone
     /// `-`): the caller's mistake, a 400 for the API.
@@ -61,12 +99,6 @@ pub enum Error {
     InvalidCursor(String),
 }
 
-impl From<tantivy::TantivyError> for Error {
-    fn from(error: tantivy::TantivyError) -> Self {
-        Error::SearchIndex(error.to_string())
-    }
-}
-
 impl Error {
     /// Whether the same work may succeed when simply tried again later: lost
     /// connections, timeouts of the pool, a server shutting down, serialization
@@ -75,7 +107,11 @@ impl Error {
         match self {
             Error::Database(e) => eventlog::is_transient_database_error(e),
             Error::Log(e) => e.is_transient(),
-            Error::SinkUnavailable(_) | Error::CheckpointMoved { .. } | Error::LockLost(_) => true,
+            Error::SinkUnavailable(_)
+            | Error::Downstream { .. }
+            | Error::CheckpointMoved { .. }
+            | Error::LockLost(_) => true,
+            Error::Redis { transient, .. } | Error::Kafka { transient, .. } => *transient,
             _ => false,
         }
     }

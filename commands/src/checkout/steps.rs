@@ -2,7 +2,6 @@
 //! above).
 
 use chrono::Duration as ChronoDuration;
-use cqrs_es::Aggregate;
 use domain::cart::CartEvent;
 use domain::inventory::{Inventory, InventoryCommand, InventoryError, ReleaseReason};
 use domain::order::{CancelledBy, OrderCommand, OrderEvent};
@@ -79,8 +78,10 @@ pub fn payment_of(order_id: OrderId) -> PaymentId {
     PaymentId::new(Uuid::new_v5(&order_id.as_uuid(), b"payment"))
 }
 
-fn transient(error: impl std::fmt::Display) -> Error {
-    Error::SinkUnavailable(error.to_string())
+fn transient(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+    Error::Downstream {
+        source: error.into(),
+    }
 }
 
 impl CheckoutProcess {
@@ -95,8 +96,7 @@ impl CheckoutProcess {
         event: &RecordedEvent,
     ) -> Result<Option<Executed>, Error>
     where
-        A: Aggregate<Services = ()> + Clone + 'static,
-        A::Command: Clone,
+        A: domain::RegisteredAggregate,
     {
         match execute(
             store,

@@ -139,7 +139,11 @@ fn producer(settings: &KafkaSettings) -> Result<FutureProducer, Error> {
         .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
         .create()
-        .map_err(|e| Error::Rejected(format!("invalid Kafka producer settings: {e}")))
+        .map_err(|source| Error::Kafka {
+            context: "invalid Kafka producer settings".into(),
+            transient: false,
+            source,
+        })
 }
 
 #[async_trait]
@@ -185,7 +189,15 @@ fn delivery_error(topic: &str, error: KafkaError) -> Error {
             RDKafkaErrorCode::MessageSizeTooLarge
             | RDKafkaErrorCode::InvalidMessageSize
             | RDKafkaErrorCode::InvalidMessage,
-        ) => Error::Rejected(format!("Kafka refused a message for {topic}: {error}")),
-        _ => Error::SinkUnavailable(format!("Kafka delivery to {topic} failed: {error}")),
+        ) => Error::Kafka {
+            context: format!("Kafka refused a message for {topic}"),
+            transient: false,
+            source: error,
+        },
+        _ => Error::Kafka {
+            context: format!("Kafka delivery to {topic} failed"),
+            transient: true,
+            source: error,
+        },
     }
 }

@@ -30,7 +30,11 @@ pub(crate) async fn ensure_topics(settings: &KafkaSettings) -> Result<(), Error>
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &settings.brokers)
         .create()
-        .map_err(|e| Error::SinkUnavailable(format!("cannot create a Kafka admin client: {e}")))?;
+        .map_err(|source| Error::Kafka {
+            context: "cannot create a Kafka admin client".into(),
+            transient: true,
+            source,
+        })?;
     let names: Vec<String> = AggregateKind::ALL
         .iter()
         .map(|kind| topic_of(&settings.topic_prefix, *kind))
@@ -49,7 +53,11 @@ pub(crate) async fn ensure_topics(settings: &KafkaSettings) -> Result<(), Error>
     let results = admin
         .create_topics(&topics, &options)
         .await
-        .map_err(|e| Error::SinkUnavailable(format!("cannot create Kafka topics: {e}")))?;
+        .map_err(|source| Error::Kafka {
+            context: "cannot create Kafka topics".into(),
+            transient: true,
+            source,
+        })?;
     for result in results {
         match result {
             Ok(topic) => {

@@ -88,10 +88,9 @@ fn is_transient(error: &redis::RedisError) -> bool {
 
 impl From<redis::RedisError> for crate::Error {
     fn from(error: redis::RedisError) -> Self {
-        if is_transient(&error) {
-            crate::Error::SinkUnavailable(format!("redis: {error}"))
-        } else {
-            crate::Error::Rejected(format!("redis: {error}"))
+        crate::Error::Redis {
+            transient: is_transient(&error),
+            source: error,
         }
     }
 }

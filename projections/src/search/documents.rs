@@ -90,7 +90,10 @@ pub fn stock_state(fields: &SearchFields, stock: &InventoryView) -> Result<Tanti
 }
 
 fn encode<T: serde::Serialize>(view: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(view).map_err(|e| Error::SearchIndex(format!("cannot encode a view: {e}")))
+    serde_json::to_vec(view).map_err(|e| Error::SearchStorage {
+        context: "cannot encode a view".into(),
+        source: e.into(),
+    })
 }
 
 /// The view a state document holds.
@@ -102,8 +105,10 @@ pub fn decode_state<T: serde::de::DeserializeOwned>(
         .get_first(fields.state)
         .and_then(|value| value.as_bytes())
         .ok_or_else(|| Error::SearchIndex("a state document without its state".into()))?;
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::SearchIndex(format!("cannot decode a state document: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Error::SearchStorage {
+        context: "cannot decode a state document".into(),
+        source: e.into(),
+    })
 }
 
 /// A stored text field of a document ("" when absent).

@@ -20,8 +20,15 @@ use eventlog::Checkpoint;
 const CURRENT: &str = "CURRENT";
 const PREFIX: &str = "gen-";
 
-fn io_error(what: &str, path: &Path, error: impl std::fmt::Display) -> Error {
-    Error::SearchIndex(format!("cannot {what} {}: {error}", path.display()))
+fn io_error(
+    what: &str,
+    path: &Path,
+    error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    Error::SearchStorage {
+        context: format!("cannot {what} {}", path.display()),
+        source: error.into(),
+    }
 }
 
 /// The generations under one root directory.

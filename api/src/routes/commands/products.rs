@@ -125,10 +125,7 @@ pub async fn change_price(
 
 macro_rules! bodiless_command {
     ($handler:ident, $path:literal, $name:literal, $command:expr) => {
-        #[utoipa::path(post, path = $path, tag = "commands",
-                            params(("id" = Uuid, Path)),
-                            responses((status = 200, body = super::CommandAccepted)),
-                            security(("bearer" = [])))]
+        #[utoipa::path(post, path = $path, tag = "commands", params(("id" = Uuid, Path)), responses((status = 200, body = super::CommandAccepted)), security(("bearer" = [])))]
         pub async fn $handler(
             State(state): State<AppState>,
             _: Allowed<Admins>,
