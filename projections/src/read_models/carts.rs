@@ -117,7 +117,7 @@ impl CartView {
 
 impl View for CartView {
     const PROJECTOR: &'static str = PROJECTOR;
-    const AGGREGATE_TYPE: &'static str = "Cart";
+    const AGGREGATE_TYPE: &'static str = domain::AggregateKind::Cart.type_name();
     const TABLE: &'static str = "read_carts";
     const KEY_COLUMN: &'static str = "cart_id";
     const KEY_KIND: KeyKind = KeyKind::Uuid;

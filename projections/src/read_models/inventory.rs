@@ -53,7 +53,7 @@ impl InventoryView {
 
 impl View for InventoryView {
     const PROJECTOR: &'static str = PROJECTOR;
-    const AGGREGATE_TYPE: &'static str = "Inventory";
+    const AGGREGATE_TYPE: &'static str = domain::AggregateKind::Inventory.type_name();
     const TABLE: &'static str = "read_inventory";
     const KEY_COLUMN: &'static str = "sku";
     const KEY_KIND: KeyKind = KeyKind::Text;

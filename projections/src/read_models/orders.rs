@@ -284,7 +284,7 @@ impl OrderView {
 
 impl View for OrderView {
     const PROJECTOR: &'static str = PROJECTOR;
-    const AGGREGATE_TYPE: &'static str = "Order";
+    const AGGREGATE_TYPE: &'static str = domain::AggregateKind::Order.type_name();
     const TABLE: &'static str = "read_orders";
     const KEY_COLUMN: &'static str = "order_id";
     const KEY_KIND: KeyKind = KeyKind::Uuid;

@@ -165,7 +165,7 @@ fn entry(
 
 impl View for PaymentView {
     const PROJECTOR: &'static str = PROJECTOR;
-    const AGGREGATE_TYPE: &'static str = "Payment";
+    const AGGREGATE_TYPE: &'static str = domain::AggregateKind::Payment.type_name();
     const TABLE: &'static str = "read_payments";
     const KEY_COLUMN: &'static str = "payment_id";
     const KEY_KIND: KeyKind = KeyKind::Uuid;

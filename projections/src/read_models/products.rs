@@ -68,7 +68,7 @@ pub struct ProductView {
 
 impl View for ProductView {
     const PROJECTOR: &'static str = PROJECTOR;
-    const AGGREGATE_TYPE: &'static str = "Product";
+    const AGGREGATE_TYPE: &'static str = domain::AggregateKind::Product.type_name();
     const TABLE: &'static str = "read_products";
     const KEY_COLUMN: &'static str = "product_id";
     const KEY_KIND: KeyKind = KeyKind::Uuid;
