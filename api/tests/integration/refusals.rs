@@ -930,4 +930,18 @@ async fn callers_are_refused_before_their_body_is_validated(pool: PgPool) {
         )
         .await;
     assert_eq!(anonymous_cancel.status, 401, "{}", anonymous_cancel.body);
+    let admin = app.token("admin-1", Role::Admin);
+    let attach = format!("/commands/carts/{id}/attach-customer");
+    let anonymous_attach = app
+        .command(&attach, Caller::Anonymous, json!({"policy": "nonsense"}))
+        .await;
+    assert_eq!(anonymous_attach.status, 401, "{}", anonymous_attach.body);
+    let admin_attach = app
+        .command(
+            &attach,
+            Caller::Bearer(&admin),
+            json!({"policy": "nonsense"}),
+        )
+        .await;
+    assert_eq!(admin_attach.status, 403, "{}", admin_attach.body);
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{answer, respond, AnswerFields, Call, CommandContext, Empty};
-use crate::auth::{Principal, Role};
+use crate::auth::{Allowed, Customers, Principal, Role};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::openapi::AddressSchema;
@@ -303,14 +303,13 @@ pub async fn abandon(
     security(("bearer" = [])))]
 pub async fn attach_customer(
     State(state): State<AppState>,
+    caller: Allowed<Customers>,
     context: CommandContext,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
     body: Option<Json<AttachCustomer>>,
 ) -> Result<Response, ApiError> {
-    let principal = context.principal()?.clone();
-    principal.require(&[Role::Customer])?;
-    let customer = customer_id(&principal)?;
+    let customer = customer_id(caller.principal())?;
     let guest_id = CartId::new(id);
     // The guest proves the cart is theirs with its token, even when signed in.
     let guest_context = CommandContext {

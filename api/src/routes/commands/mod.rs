@@ -109,14 +109,6 @@ impl CommandContext {
             command: command.to_owned(),
         }
     }
-
-    pub fn principal(&self) -> Result<&Principal, ApiError> {
-        self.principal.as_ref().ok_or_else(|| {
-            ApiError::Unauthorized(
-                "this needs a bearer token (Authorization: Bearer <token>)".into(),
-            )
-        })
-    }
 }
 
 /// The body of commands that need none: nothing, or `{}`; anything else is refused
