@@ -136,16 +136,16 @@ async fn ping_redis(client: &redis::Client) -> Dependency {
 
 /// A description safe to show: the kind of failure, never a connection string.
 fn describe(error: &projections::Error) -> String {
-    match error {
-        projections::Error::Database(sqlx::Error::PoolTimedOut) => {
-            "timed out waiting for a connection".into()
+    let database = match error {
+        projections::Error::Database(e) | projections::Error::Log(eventlog::Error::Database(e)) => {
+            e
         }
-        projections::Error::Database(sqlx::Error::Io(io)) => {
-            format!("cannot reach the database: {}", io.kind())
-        }
-        projections::Error::Database(sqlx::Error::Database(db)) => {
-            format!("database error {}", db.code().unwrap_or_default())
-        }
+        _ => return "database unavailable".into(),
+    };
+    match database {
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".into(),
+        sqlx::Error::Io(io) => format!("cannot reach the database: {}", io.kind()),
+        sqlx::Error::Database(db) => format!("database error {}", db.code().unwrap_or_default()),
         _ => "database unavailable".into(),
     }
 }
