@@ -86,6 +86,10 @@ pub struct ApiConfig {
     #[arg(long, env = "DEFAULT_CURRENCY", default_value = "EUR")]
     pub default_currency: String,
 
+    /// Days after delivery during which a customer may ask to return goods.
+    #[arg(long, env = "RETURN_WINDOW_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub return_window_days: u32,
+
     /// Checks the signatures of the payment gateway's webhooks; webhooks are
     /// refused (503) while unset.
     #[arg(long, env = "PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]

@@ -201,6 +201,7 @@ pub fn app_state(
             default_currency: Currency::new(&config.default_currency)
                 .context("DEFAULT_CURRENCY is not an ISO 4217 code")?,
             webhook_secret: config.payment_webhook_secret.clone(),
+            return_window_days: config.return_window_days,
         },
         wakeups,
         // Never fires unless the caller gives the server's own with `with_shutdown`.

@@ -58,4 +58,6 @@ pub struct Settings {
     pub default_currency: Currency,
     /// Signs the payment gateway's webhooks; `None` turns them off.
     pub webhook_secret: Option<crate::secret::Secret>,
+    /// Days after delivery during which returns are accepted.
+    pub return_window_days: u32,
 }

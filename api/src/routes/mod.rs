@@ -32,7 +32,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    use self::commands::{carts as c, inventory as i, orders as o, payments as pay, products as p};
+    use self::commands::{
+        carts as c, inventory as i, orders as o, payments as pay, products as p, returns as r,
+    };
     let commands = Router::new()
         .route("/commands/products", post(p::create))
         .route("/commands/products/{id}/update", post(p::update))
@@ -62,6 +64,21 @@ pub fn router(state: AppState) -> Router {
         .route("/commands/orders/{id}/ship", post(o::ship))
         .route("/commands/orders/{id}/deliver", post(o::deliver))
         .route("/commands/orders/{id}/cancel", post(o::cancel))
+        .route("/commands/orders/{id}/cancel-lines", post(o::cancel_lines))
+        .route("/commands/orders/{id}/refunds", post(o::refund))
+        .route("/commands/orders/{id}/returns", post(r::request))
+        .route(
+            "/commands/orders/{id}/returns/{return_id}/approve",
+            post(r::approve),
+        )
+        .route(
+            "/commands/orders/{id}/returns/{return_id}/reject",
+            post(r::reject),
+        )
+        .route(
+            "/commands/orders/{id}/returns/{return_id}/receive",
+            post(r::receive),
+        )
         .route("/commands/payments/{id}/refund", post(pay::refund))
         .route_layer(middleware::from_fn_with_state(
             state.pool.clone(),
@@ -71,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/queries/carts/{id}", get(queries::carts::get))
         .route("/queries/orders", get(queries::orders::list))
         .route("/queries/orders/{id}", get(queries::orders::get))
+        .route("/queries/returns", get(queries::orders::returns))
         .route("/queries/inventory", get(queries::inventory::list))
         .route("/queries/inventory/{sku}", get(queries::inventory::get))
         .route("/queries/payments", get(queries::payments::list))

@@ -228,9 +228,13 @@ async fn fifty_checkouts_for_ten_units_confirm_exactly_ten(pool: PgPool) {
 /// authorization (after the payment was initiated, before its answer is recorded).
 /// It counts the idempotency keys it was asked with.
 #[derive(Default)]
-struct CrashingGateway {
-    crash: std::sync::atomic::AtomicBool,
-    keys: std::sync::Mutex<std::collections::BTreeSet<uuid::Uuid>>,
+pub struct CrashingGateway {
+    pub crash: std::sync::atomic::AtomicBool,
+    pub keys: std::sync::Mutex<std::collections::BTreeSet<uuid::Uuid>>,
+    /// Dies right after the gateway refunded, before the refund is recorded.
+    pub crash_after_refund: std::sync::atomic::AtomicBool,
+    /// Every refund call's key, repeats included.
+    pub refund_calls: std::sync::Mutex<Vec<uuid::Uuid>>,
     inner: commands::payment_gateway::TestGateway,
 }
 
@@ -271,7 +275,23 @@ impl commands::payment_gateway::PaymentGateway for CrashingGateway {
         a: domain::shared::Money,
         k: uuid::Uuid,
     ) -> Result<domain::payment::GatewayReference, commands::payment_gateway::GatewayError> {
-        self.inner.refund(p, a, k).await
+        let reference = self.inner.refund(p, a, k).await;
+        self.refund_calls.lock().unwrap().push(k);
+        if self
+            .crash_after_refund
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            panic!("the process dies after the gateway refunded");
+        }
+        reference
+    }
+    async fn release(
+        &self,
+        p: domain::shared::PaymentId,
+        a: domain::shared::Money,
+        k: uuid::Uuid,
+    ) -> Result<domain::payment::GatewayReference, commands::payment_gateway::GatewayError> {
+        self.inner.release(p, a, k).await
     }
 }
 

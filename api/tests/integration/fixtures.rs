@@ -336,6 +336,13 @@ pub async fn paid_order(pool: &PgPool, customer: Option<Uuid>, lines: &[Line<'_>
         amount: eur(total),
     };
     let consistency = payment_command(&payments, payment_id, capture).await;
+    // As the checkout process does after each capture.
+    let captured = OrderCommand::RecordPaymentCaptured {
+        payment_id: PaymentId::new(payment_id),
+        gateway_reference: GatewayReference::new(format!("cap_{}", payment_id.simple())).unwrap(),
+        amount: eur(total),
+    };
+    order_command(&orders, order_id, captured).await;
     PaidOrder {
         order_id,
         payment_id,

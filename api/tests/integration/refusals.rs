@@ -417,7 +417,7 @@ async fn order_and_payment_rules_answer_422_with_their_code(pool: PgPool) {
         as_admin,
         refund(0, "EUR"),
         422,
-        "amount_not_positive",
+        "invalid_refund_amount",
     )
     .await;
     refused(

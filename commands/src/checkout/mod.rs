@@ -17,8 +17,11 @@
 //! | PaymentAuthorized | RecordPaymentAuthorized and ConfirmOrder |
 //! | PaymentDeclined, PaymentFailed | RecordPaymentFailed, release every reservation, CancelOrder |
 //! | OrderStockUnavailable | release every reservation, CancelOrder |
-//! | OrderShipped | CommitReservation per shipped line, capture what shipped |
+//! | OrderShipped | CommitReservation per shipped line, capture what shipped (Capture on the payment, RecordPaymentCaptured on the order) |
 //! | OrderCancelled | release every reservation; void or refund the payment |
+//! | OrderLinesCancelled | release the cancelled units' reservations; release their value from the authorization (refund what was captured); capture the rest when nothing remains to ship |
+//! | OrderReturnReceived | put resellable units back in stock (`StockAdjusted`, reason `returned`); issue the refund the receipt holds |
+//! | OrderRefundRequested | issue the refund: at the gateway (keyed by the refund id), `Refund` on the payment, `RecordRefund` on the order |
 //!
 //! Every command carries the triggering event's correlation id and, as causation,
 //! its event id.

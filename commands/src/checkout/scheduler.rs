@@ -35,12 +35,14 @@ pub struct Pass {
 }
 
 fn metadata(command: &str) -> CommandMetadata {
+    // Nothing in the log caused a timeout: the scheduler's own call is the cause.
+    let call = Uuid::new_v4();
     CommandMetadata {
         actor: "checkout-scheduler".to_owned(),
         actor_role: "system".to_owned(),
-        correlation_id: Uuid::new_v4(),
-        causation_id: None,
-        request_id: Uuid::new_v4(),
+        correlation_id: call,
+        causation_id: Some(call),
+        request_id: call,
         command: command.to_owned(),
     }
 }

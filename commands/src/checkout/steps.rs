@@ -3,9 +3,14 @@
 
 use chrono::Duration as ChronoDuration;
 use domain::cart::CartEvent;
-use domain::inventory::{Inventory, InventoryCommand, InventoryError, ReleaseReason};
-use domain::order::{CancelledBy, OrderCommand, OrderEvent};
-use domain::payment::{PaymentCommand, PaymentEvent};
+use domain::inventory::{
+    AdjustmentReason, Inventory, InventoryCommand, InventoryError, ReleaseReason,
+};
+use domain::order::{
+    CancelledBy, LineQuantity, OrderCommand, OrderEvent, OrderStatus, RefundFor, RefundId,
+    ReturnCondition,
+};
+use domain::payment::{Payment, PaymentCommand, PaymentEvent};
 use domain::shared::{Money, OrderId, PaymentId, PaymentMethodToken};
 use eventlog::decode;
 use eventlog::RecordedEvent;
@@ -29,7 +34,10 @@ pub fn order_of(event: &RecordedEvent) -> Result<Option<String>, Error> {
                 | "OrderFullyReserved"
                 | "OrderStockUnavailable"
                 | "OrderShipped"
-                | "OrderCancelled",
+                | "OrderCancelled"
+                | "OrderLinesCancelled"
+                | "OrderReturnReceived"
+                | "OrderRefundRequested",
             ) => Some(event.aggregate_id.clone()),
             ("Cart", "CartCheckedOut") => match decode::<CartEvent>(event)? {
                 CartEvent::CartCheckedOut { order_id, .. } => Some(order_id.to_string()),
@@ -71,6 +79,17 @@ fn caused_by(event: &RecordedEvent, command: &str) -> CommandMetadata {
 /// A key for a gateway call, the same every time `event` is handled.
 fn gateway_key(event: &RecordedEvent, call: &str) -> Uuid {
     Uuid::new_v5(&event.event_id, call.as_bytes())
+}
+
+/// A refund the order decided, on its way to the gateway.
+struct Refund {
+    order_id: OrderId,
+    refund_id: RefundId,
+    payment_id: PaymentId,
+    amount: Money,
+    lines: Vec<LineQuantity>,
+    reason: &'static str,
+    for_what: Option<RefundFor>,
 }
 
 /// The payment of an order: one per order, so its id follows from the order's.
@@ -163,6 +182,9 @@ impl CheckoutProcess {
             ("Order", "OrderStockUnavailable") => self.out_of_stock(event).await,
             ("Order", "OrderShipped") => self.ship(event).await,
             ("Order", "OrderCancelled") => self.cancelled(event).await,
+            ("Order", "OrderLinesCancelled") => self.lines_cancelled(event).await,
+            ("Order", "OrderReturnReceived") => self.return_received(event).await,
+            ("Order", "OrderRefundRequested") => self.refund_requested(event).await,
             _ => Ok(()),
         }
     }
@@ -415,16 +437,10 @@ impl CheckoutProcess {
             // A partial commit is not idempotent in the domain (it is not keyed by
             // shipment), so a redelivered shipment is recognised here: a commit
             // this very event caused is in the log, by its causation id.
-            let committed: Option<i32> = sqlx::query_scalar(
-                "SELECT 1 FROM events
-                  WHERE causation_id = $1 AND aggregate_type = 'Inventory' AND aggregate_id = $2
-                  LIMIT 1",
-            )
-            .bind(event.event_id.to_string())
-            .bind(line.sku.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            if committed.is_some() {
+            if self
+                .already_caused(event, "Inventory", line.sku.as_str())
+                .await?
+            {
                 continue;
             }
             let commit = InventoryCommand::CommitReservation {
@@ -486,24 +502,272 @@ impl CheckoutProcess {
         let Some(amount) = amount.filter(|a| a.amount() > 0) else {
             return Ok(());
         };
+        self.capture(
+            order_id,
+            paid.payment_id,
+            amount,
+            Uuid::new_v5(&shipment_id.as_uuid(), b"capture"),
+            event,
+        )
+        .await
+    }
+
+    /// Captures `amount` at the gateway, then records it on the payment and on the
+    /// order (whose refunds are decided against what was captured).
+    async fn capture(
+        &self,
+        order_id: OrderId,
+        payment_id: PaymentId,
+        amount: Money,
+        key: Uuid,
+        event: &RecordedEvent,
+    ) -> Result<(), Error> {
         let reference = self
             .gateway
-            .capture(
-                paid.payment_id,
-                amount,
-                Uuid::new_v5(&shipment_id.as_uuid(), b"capture"),
-            )
+            .capture(payment_id, amount, key)
             .await
             .map_err(transient)?;
         self.payment(
-            paid.payment_id,
+            payment_id,
             PaymentCommand::Capture {
-                gateway_reference: reference,
+                gateway_reference: reference.clone(),
                 amount,
             },
             event,
         )
-        .await
+        .await?;
+        let captured = OrderCommand::RecordPaymentCaptured {
+            payment_id,
+            gateway_reference: reference,
+            amount,
+        };
+        self.order(order_id, captured, event).await
+    }
+
+    /// Whether handling `event` already changed `aggregate_id` of `aggregate_type`:
+    /// for commands the domain cannot recognise as repeats (a partial release, a
+    /// restock), a redelivered event is told by the causation id in the log.
+    async fn already_caused(
+        &self,
+        event: &RecordedEvent,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<bool, Error> {
+        let found: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM events
+              WHERE causation_id = $1 AND aggregate_type = $2 AND aggregate_id = $3
+              LIMIT 1",
+        )
+        .bind(event.event_id.to_string())
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Cancelled units of an order that goes on: their stock goes back, their
+    /// value is released from the authorization (refunded where it was captured),
+    /// and when nothing remains to ship the rest of the authorization is captured.
+    async fn lines_cancelled(&self, event: &RecordedEvent) -> Result<(), Error> {
+        let OrderEvent::OrderLinesCancelled {
+            order_id,
+            lines,
+            payment_id,
+            amount_to_refund,
+            status_after,
+            ..
+        } = decode::<OrderEvent>(event)?
+        else {
+            return Ok(());
+        };
+        for line in &lines {
+            if self
+                .already_caused(event, "Inventory", line.sku.as_str())
+                .await?
+            {
+                continue;
+            }
+            let release = InventoryCommand::ReleaseReservation {
+                order_id,
+                reason: ReleaseReason::LinesCancelled,
+                quantity: Some(line.quantity),
+            };
+            self.send(
+                self.stores.of::<Inventory>(),
+                line.sku.as_str(),
+                "release-reservation",
+                release,
+                event,
+            )
+            .await?;
+        }
+        let Some(payment_id) = payment_id else {
+            return Ok(());
+        };
+        let payment = self.load_payment(payment_id).await?;
+        let capturable = payment.remaining_capturable().map_or(0, |m| m.amount());
+        let released = amount_to_refund.amount().min(capturable);
+        if released > 0 {
+            let amount = Money::new(released, amount_to_refund.currency());
+            let reference = self
+                .gateway
+                .release(payment_id, amount, gateway_key(event, "release"))
+                .await
+                .map_err(transient)?;
+            let release = PaymentCommand::ReleaseAuthorization {
+                gateway_reference: reference,
+                amount,
+            };
+            self.payment(payment_id, release, event).await?;
+        }
+        let captured_part = amount_to_refund.amount() - released;
+        if captured_part > 0 {
+            let refund_id = RefundId::new(gateway_key(event, "refund"));
+            let amount = Money::new(captured_part, amount_to_refund.currency());
+            let refund = Refund {
+                order_id,
+                refund_id,
+                payment_id,
+                amount,
+                lines: lines
+                    .iter()
+                    .map(|l| LineQuantity {
+                        sku: l.sku.clone(),
+                        quantity: l.quantity,
+                    })
+                    .collect(),
+                reason: "cancelled lines",
+                for_what: Some(RefundFor::LineCancellation),
+            };
+            self.refund(refund, event).await?;
+        }
+        if status_after == OrderStatus::Shipped {
+            let payment = self.load_payment(payment_id).await?;
+            if let Some(rest) = payment.remaining_capturable().filter(|r| r.amount() > 0) {
+                let key = gateway_key(event, "capture");
+                self.capture(order_id, payment_id, rest, key, event).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_payment(&self, payment_id: PaymentId) -> Result<Payment, Error> {
+        let (payment, _) = self
+            .stores
+            .of::<Payment>()
+            .load(&payment_id.to_string())
+            .await
+            .map_err(transient)?;
+        Ok(payment.aggregate)
+    }
+
+    /// Issues a refund the order decided: at the gateway (keyed by the refund id,
+    /// so a redelivery after a crash refunds once), on the payment, then on the
+    /// order, which releases the amount it held.
+    async fn refund(&self, refund: Refund, event: &RecordedEvent) -> Result<(), Error> {
+        let reference = self
+            .gateway
+            .refund(refund.payment_id, refund.amount, refund.refund_id.as_uuid())
+            .await
+            .map_err(transient)?;
+        let on_payment = PaymentCommand::Refund {
+            gateway_reference: reference,
+            amount: refund.amount,
+            reason: refund.reason.to_owned(),
+            refund_id: Some(refund.refund_id),
+        };
+        self.payment(refund.payment_id, on_payment, event).await?;
+        let on_order = OrderCommand::RecordRefund {
+            refund_id: refund.refund_id,
+            payment_id: refund.payment_id,
+            amount: refund.amount,
+            lines: refund.lines,
+            for_what: refund.for_what,
+        };
+        self.order(refund.order_id, on_order, event).await
+    }
+
+    async fn refund_requested(&self, event: &RecordedEvent) -> Result<(), Error> {
+        let OrderEvent::OrderRefundRequested {
+            order_id,
+            refund_id,
+            payment_id,
+            amount,
+            lines,
+            ..
+        } = decode::<OrderEvent>(event)?
+        else {
+            return Ok(());
+        };
+        let refund = Refund {
+            order_id,
+            refund_id,
+            payment_id,
+            amount,
+            lines,
+            reason: "refund decided on the order",
+            for_what: None,
+        };
+        self.refund(refund, event).await
+    }
+
+    /// A received return: resellable units go back on the shelf (`returned`), the
+    /// refund it holds is issued.
+    async fn return_received(&self, event: &RecordedEvent) -> Result<(), Error> {
+        let OrderEvent::OrderReturnReceived {
+            order_id,
+            return_id,
+            lines,
+            refund_amount,
+            refund_id,
+            payment_id,
+            ..
+        } = decode::<OrderEvent>(event)?
+        else {
+            return Ok(());
+        };
+        for line in &lines {
+            if line.condition != ReturnCondition::Resellable
+                || self
+                    .already_caused(event, "Inventory", line.sku.as_str())
+                    .await?
+            {
+                continue;
+            }
+            let restock = InventoryCommand::AdjustStock {
+                delta: i64::from(line.quantity.get()),
+                reason: AdjustmentReason::Returned,
+                note: format!("return {return_id} of order {order_id}"),
+            };
+            self.send(
+                self.stores.of::<Inventory>(),
+                line.sku.as_str(),
+                "restock-return",
+                restock,
+                event,
+            )
+            .await?;
+        }
+        let (Some(refund_id), Some(payment_id)) = (refund_id, payment_id) else {
+            return Ok(());
+        };
+        let refund = Refund {
+            order_id,
+            refund_id,
+            payment_id,
+            amount: refund_amount,
+            lines: lines
+                .iter()
+                .map(|l| LineQuantity {
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                })
+                .collect(),
+            reason: "return received",
+            for_what: None,
+        };
+        self.refund(refund, event).await
     }
 
     async fn cancelled(&self, event: &RecordedEvent) -> Result<(), Error> {
@@ -534,6 +798,7 @@ impl CheckoutProcess {
             let release = InventoryCommand::ReleaseReservation {
                 order_id,
                 reason: ReleaseReason::OrderCancelled,
+                quantity: None,
             };
             self.send(
                 self.stores.of::<domain::inventory::Inventory>(),
@@ -582,6 +847,7 @@ impl CheckoutProcess {
                     gateway_reference: reference,
                     amount: refundable,
                     reason: "order cancelled".into(),
+                    refund_id: None,
                 };
                 self.payment(payment_id, refund, event).await
             }

@@ -82,6 +82,15 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: Uuid,
     ) -> Result<GatewayReference, GatewayError>;
 
+    /// Releases `amount` of an authorization and keeps the rest capturable (a
+    /// partial void).
+    async fn release(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+        idempotency_key: Uuid,
+    ) -> Result<GatewayReference, GatewayError>;
+
     /// Gives `amount` of a captured payment back.
     async fn refund(
         &self,

@@ -79,6 +79,16 @@ impl<G: PaymentGateway> PaymentGateway for RetryingGateway<G> {
         self.call(|| self.inner.void(payment_id, key)).await
     }
 
+    async fn release(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+        key: Uuid,
+    ) -> Result<GatewayReference, GatewayError> {
+        self.call(|| self.inner.release(payment_id, amount, key))
+            .await
+    }
+
     async fn refund(
         &self,
         payment_id: PaymentId,
@@ -130,6 +140,14 @@ mod tests {
             Err(GatewayError::Unavailable("down".into()))
         }
         async fn void(&self, _: PaymentId, _: Uuid) -> Result<GatewayReference, GatewayError> {
+            Err(GatewayError::Refused("no".into()))
+        }
+        async fn release(
+            &self,
+            _: PaymentId,
+            _: Money,
+            _: Uuid,
+        ) -> Result<GatewayReference, GatewayError> {
             Err(GatewayError::Refused("no".into()))
         }
         async fn refund(

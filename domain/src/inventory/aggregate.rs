@@ -155,9 +155,11 @@ impl Inventory {
                 quantity,
                 expires_at,
             } => self.reserve(sku, order_id, quantity, expires_at),
-            InventoryCommand::ReleaseReservation { order_id, reason } => {
-                self.release(sku, order_id, reason)
-            }
+            InventoryCommand::ReleaseReservation {
+                order_id,
+                reason,
+                quantity,
+            } => self.release(sku, order_id, reason, quantity),
             InventoryCommand::CommitReservation { order_id, quantity } => {
                 self.commit(sku, order_id, quantity)
             }
@@ -307,16 +309,20 @@ impl Inventory {
         sku: &Sku,
         order_id: OrderId,
         reason: ReleaseReason,
+        quantity: Option<Quantity>,
     ) -> Result<Vec<InventoryEvent>, InventoryError> {
         match self.reservations.get(&order_id) {
             Some(reservation) if !reservation.is_settled() => {
-                let released = released(
-                    sku,
-                    order_id,
-                    reservation.outstanding,
-                    reason,
-                    self.levels(),
-                )?;
+                let outstanding = reservation.outstanding;
+                let quantity = quantity.map_or(outstanding, |q| u64::from(q.get()));
+                if quantity > outstanding {
+                    return Err(InventoryError::ReleaseExceedsReservation {
+                        order_id,
+                        outstanding,
+                        requested: quantity,
+                    });
+                }
+                let released = released(sku, order_id, quantity, reason, self.levels())?;
                 Ok(vec![released])
             }
             // Unknown, released before or settled: nothing held, nothing to do.
@@ -493,9 +499,14 @@ impl Aggregate for Inventory {
                     },
                 );
             }
-            InventoryEvent::ReservationReleased { order_id, .. } => {
+            InventoryEvent::ReservationReleased {
+                order_id, quantity, ..
+            } => {
                 if let Some(reservation) = self.reservations.get_mut(&order_id) {
-                    if reservation.outstanding == reservation.quantity {
+                    if quantity < reservation.outstanding {
+                        // Part released; the rest stays held for the order.
+                        reservation.outstanding -= quantity;
+                    } else if reservation.outstanding == reservation.quantity {
                         // Nothing shipped: forget it, so the order may reserve anew.
                         self.reservations.remove(&order_id);
                     } else {

@@ -29,10 +29,13 @@ pub enum InventoryCommand {
         quantity: Quantity,
         expires_at: DateTime<Utc>,
     },
-    /// Gives back what the order still holds.
+    /// Gives back what the order still holds, or `quantity` of it (cancelled
+    /// lines of an order that goes on).
     ReleaseReservation {
         order_id: OrderId,
         reason: ReleaseReason,
+        #[serde(default)]
+        quantity: Option<Quantity>,
     },
     /// Ships reserved units: `quantity` of them, or all the order still holds.
     CommitReservation {

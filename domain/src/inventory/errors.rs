@@ -61,6 +61,12 @@ pub enum InventoryError {
         outstanding: u64,
         requested: u64,
     },
+    #[error("cannot release {requested} units for order {order_id}: it holds {outstanding}")]
+    ReleaseExceedsReservation {
+        order_id: OrderId,
+        outstanding: u64,
+        requested: u64,
+    },
     #[error("this change would take the stock count out of range")]
     StockOutOfRange,
 }
@@ -82,6 +88,7 @@ impl InventoryError {
             InventoryError::ReservationConflict { .. } => "reservation_conflict",
             InventoryError::ReservationNotFound { .. } => "reservation_not_found",
             InventoryError::CommitExceedsReservation { .. } => "commit_exceeds_reservation",
+            InventoryError::ReleaseExceedsReservation { .. } => "release_exceeds_reservation",
             InventoryError::StockOutOfRange => "stock_out_of_range",
         }
     }

@@ -65,6 +65,7 @@ fn command() -> impl Strategy<Value = InventoryCommand> {
             InventoryCommand::ReleaseReservation {
                 order_id: order(o),
                 reason: RELEASE_REASONS[r],
+                quantity: None,
             }
         }),
         2 => (orders, proptest::option::of(1u32..25)).prop_map(|(o, q)| {

@@ -61,6 +61,8 @@ pub enum ReleaseReason {
     /// The reservation reached `expires_at` before the order was paid.
     Expired,
     OrderCancelled,
+    /// Some units of an order that goes on were cancelled.
+    LinesCancelled,
     PaymentFailed,
     Other,
 }

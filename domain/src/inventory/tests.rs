@@ -236,6 +236,7 @@ fn refuses_every_other_command_before_the_sku_is_registered() {
         InventoryCommand::ReleaseReservation {
             order_id: order(1),
             reason: ReleaseReason::OrderCancelled,
+            quantity: None,
         },
         InventoryCommand::CommitReservation {
             order_id: order(1),
@@ -480,6 +481,7 @@ fn releases_a_reservation_back_to_available() {
         .when(InventoryCommand::ReleaseReservation {
             order_id: order(1),
             reason: ReleaseReason::PaymentFailed,
+            quantity: None,
         })
         .then_expect_events(vec![event.clone()]);
     let mut history = given;
@@ -498,6 +500,7 @@ fn releasing_what_an_order_does_not_hold_records_nothing() {
     let release = |order_id| InventoryCommand::ReleaseReservation {
         order_id,
         reason: ReleaseReason::OrderCancelled,
+        quantity: None,
     };
     // Never reserved.
     InventoryTest::with(())
@@ -657,6 +660,7 @@ fn releasing_after_a_partial_commit_frees_only_the_rest() {
         .when(InventoryCommand::ReleaseReservation {
             order_id: order(1),
             reason: ReleaseReason::OrderCancelled,
+            quantity: None,
         })
         .then_expect_events(vec![event.clone()]);
     let mut history = given;
@@ -850,4 +854,47 @@ fn every_error_has_its_own_code() {
     ];
     let codes: std::collections::BTreeSet<_> = errors.iter().map(InventoryError::code).collect();
     assert_eq!(codes.len(), errors.len());
+}
+
+#[test]
+fn releases_part_of_a_reservation_and_keeps_the_rest_held() {
+    let given = vec![
+        registered(0),
+        received(10, 10, 0),
+        reserved(order(1), 4, 10, 4),
+    ];
+    let partly = |quantity: u32| InventoryCommand::ReleaseReservation {
+        order_id: order(1),
+        reason: ReleaseReason::LinesCancelled,
+        quantity: Some(qty(quantity)),
+    };
+    let event = released(order(1), 1, ReleaseReason::LinesCancelled, 10, 3);
+    InventoryTest::with(())
+        .given(given.clone())
+        .when(partly(1))
+        .then_expect_events(vec![event.clone()]);
+    let mut history = given;
+    history.push(event);
+    assert_eq!(
+        state_after(history.clone())
+            .reservation(&order(1))
+            .map(|r| r.outstanding),
+        Some(3)
+    );
+    assert_eq!(
+        refusal(history.clone(), partly(4)),
+        InventoryError::ReleaseExceedsReservation {
+            order_id: order(1),
+            outstanding: 3,
+            requested: 4,
+        }
+    );
+    // The rest ships.
+    InventoryTest::with(())
+        .given(history)
+        .when(InventoryCommand::CommitReservation {
+            order_id: order(1),
+            quantity: None,
+        })
+        .then_expect_events(vec![committed(order(1), 3, 0, 7, 0)]);
 }

@@ -6,10 +6,13 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+
 use super::{
-    CancelledBy, LineQuantity, OrderCommand, OrderError, OrderEvent, OrderStatus, RefundId,
-    ReturnId, ReturnLine, ShipmentId,
+    CancelledBy, LineQuantity, OrderCommand, OrderError, OrderEvent, OrderStatus, PendingRefund,
+    RefundFor, RefundId, ReturnId, ReturnLine, ReturnStatus, ShipmentId,
 };
+use crate::payment::GatewayReference;
 use crate::shared::{Currency, CustomerId, Money, OrderId, PaymentId, Quantity, Sku};
 
 /// An order stream. Empty until `OrderPlaced`: every other command is refused with
@@ -47,7 +50,15 @@ pub struct PlacedOrder {
     /// Payments the gateway refused; kept so a redelivered failure is recognised.
     pub failed_payments: Vec<PaymentId>,
     pub shipments: Vec<ShipmentId>,
+    /// When the carrier delivered: the return window opens here.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Captures the process recorded, by the gateway's reference (a repeat is
+    /// recognised by it), and their sum.
+    pub captures: Vec<GatewayReference>,
+    pub captured_total: Money,
     pub returns: Vec<ReturnRecord>,
+    /// Refunds decided and not yet recorded: their amounts are held.
+    pub pending_refunds: Vec<PendingRefund>,
     pub refunds: Vec<RefundRecord>,
     pub refunded_total: Money,
     pub cancellation: Option<Cancellation>,
@@ -122,7 +133,7 @@ pub struct ReturnRecord {
     pub return_id: ReturnId,
     pub lines: Vec<ReturnLine>,
     pub return_value: Money,
-    pub received: bool,
+    pub status: ReturnStatus,
 }
 
 /// A recorded refund, kept whole so that a repeat can be told from a reused id.
@@ -132,6 +143,7 @@ pub struct RefundRecord {
     pub payment_id: PaymentId,
     pub amount: Money,
     pub lines: Vec<LineQuantity>,
+    pub for_what: RefundFor,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -197,7 +209,11 @@ impl Aggregate for Order {
                 payment: None,
                 failed_payments: Vec::new(),
                 shipments: Vec::new(),
+                delivered_at: None,
+                captures: Vec::new(),
+                captured_total: Money::zero(currency),
                 returns: Vec::new(),
+                pending_refunds: Vec::new(),
                 refunds: Vec::new(),
                 refunded_total: Money::zero(currency),
                 cancellation: None,
@@ -211,6 +227,19 @@ impl Aggregate for Order {
 impl PlacedOrder {
     fn line_mut(&mut self, sku: &Sku) -> Option<&mut OrderLine> {
         self.lines.iter_mut().find(|line| &line.sku == sku)
+    }
+
+    fn set_return_status(&mut self, return_id: ReturnId, status: ReturnStatus) {
+        if let Some(record) = self.returns.iter_mut().find(|r| r.return_id == return_id) {
+            record.status = status;
+        }
+    }
+
+    /// The sum of refunds decided and not yet recorded.
+    pub fn pending_refund_total(&self) -> i64 {
+        self.pending_refunds
+            .iter()
+            .fold(0i64, |sum, p| sum.saturating_add(p.amount.amount()))
     }
 
     fn apply(&mut self, event: OrderEvent) {
@@ -249,7 +278,10 @@ impl PlacedOrder {
                 self.shipments.push(shipment_id);
                 self.status = status_after;
             }
-            OrderEvent::OrderDelivered { .. } => self.status = OrderStatus::Delivered,
+            OrderEvent::OrderDelivered { delivered_at, .. } => {
+                self.status = OrderStatus::Delivered;
+                self.delivered_at = Some(delivered_at);
+            }
             OrderEvent::OrderCancelled {
                 reason,
                 cancelled_by,
@@ -292,29 +324,86 @@ impl PlacedOrder {
                     return_id,
                     lines,
                     return_value,
-                    received: false,
+                    status: ReturnStatus::Requested,
                 });
             }
-            OrderEvent::OrderReturnReceived {
+            OrderEvent::OrderReturnApproved { return_id, .. } => {
+                self.set_return_status(return_id, ReturnStatus::Approved)
+            }
+            OrderEvent::OrderReturnRejected {
                 return_id, lines, ..
+            } => {
+                for rejected in &lines {
+                    if let Some(line) = self.line_mut(&rejected.sku) {
+                        line.return_requested = line
+                            .return_requested
+                            .saturating_sub(rejected.quantity.get());
+                    }
+                }
+                self.set_return_status(return_id, ReturnStatus::Rejected);
+            }
+            OrderEvent::OrderReturnReceived {
+                return_id,
+                lines,
+                refund_amount,
+                refund_id,
+                payment_id,
+                ..
             } => {
                 for returned in &lines {
                     if let Some(line) = self.line_mut(&returned.sku) {
                         line.returned = line.returned.saturating_add(returned.quantity.get());
                     }
                 }
-                if let Some(record) = self.returns.iter_mut().find(|r| r.return_id == return_id) {
-                    record.received = true;
+                self.set_return_status(return_id, ReturnStatus::Received);
+                if let (Some(refund_id), Some(payment_id)) = (refund_id, payment_id) {
+                    self.pending_refunds.push(PendingRefund {
+                        refund_id,
+                        payment_id,
+                        amount: refund_amount,
+                        lines: lines
+                            .into_iter()
+                            .map(|l| LineQuantity {
+                                sku: l.sku,
+                                quantity: l.quantity,
+                            })
+                            .collect(),
+                        for_what: RefundFor::Return { return_id },
+                    });
                 }
             }
+            OrderEvent::OrderPaymentCaptured {
+                gateway_reference,
+                captured_total,
+                ..
+            } => {
+                self.captures.push(gateway_reference);
+                self.captured_total = captured_total;
+            }
+            OrderEvent::OrderRefundRequested {
+                refund_id,
+                payment_id,
+                amount,
+                lines,
+                for_what,
+                ..
+            } => self.pending_refunds.push(PendingRefund {
+                refund_id,
+                payment_id,
+                amount,
+                lines,
+                for_what,
+            }),
             OrderEvent::OrderRefundRecorded {
                 refund_id,
                 payment_id,
                 amount,
                 lines,
+                for_what,
                 refunded_total,
                 ..
             } => {
+                self.pending_refunds.retain(|p| p.refund_id != refund_id);
                 for refunded in &lines {
                     if let Some(line) = self.line_mut(&refunded.sku) {
                         line.refunded = line.refunded.saturating_add(refunded.quantity.get());
@@ -325,6 +414,7 @@ impl PlacedOrder {
                     payment_id,
                     amount,
                     lines,
+                    for_what,
                 });
                 self.refunded_total = refunded_total;
             }

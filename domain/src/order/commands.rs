@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{RefundId, ReturnId, ShipmentId};
+use super::{LineCondition, RefundFor, RefundId, ReturnId, ReturnRequestLine, ShipmentId};
+use crate::payment::GatewayReference;
 use crate::shared::{
     CartId, CustomerId, Email, LineItem, Money, OrderId, PaymentId, PostalAddress, Quantity, Sku,
 };
@@ -81,28 +82,70 @@ pub enum OrderCommand {
         reason: String,
         cancelled_by: CancelledBy,
     },
-    /// Cancels unshipped quantities of a confirmed or partially shipped order.
+    /// Cancels unshipped quantities of a confirmed or partially shipped order (a
+    /// customer: of a confirmed order only, before anything shipped). Cancelling
+    /// every unit still to ship of an order nothing shipped of cancels the order.
     CancelOrderLines {
         lines: Vec<LineQuantity>,
         reason: String,
+        cancelled_by: CancelledBy,
     },
+    /// The customer asks to send delivered units back, within the return window.
     RequestReturn {
         return_id: ReturnId,
+        lines: Vec<ReturnRequestLine>,
+        requested_at: DateTime<Utc>,
+        /// Days after delivery during which returns are accepted (a setting of the
+        /// command side, placed here so the rule stays pure).
+        return_window_days: u32,
+    },
+    /// An admin lets the customer send the goods of a requested return.
+    ApproveReturn {
+        return_id: ReturnId,
+    },
+    /// An admin refuses a requested return; its units may be asked back again.
+    RejectReturn {
+        return_id: ReturnId,
+        reason: String,
+    },
+    /// The warehouse received the goods of an approved return, in these
+    /// conditions (one per line). The refund (the lines' value at the price paid,
+    /// minus `restocking_fee` and any replacement) is decided with it.
+    ReceiveReturn {
+        return_id: ReturnId,
+        conditions: Vec<LineCondition>,
+        #[serde(default)]
+        restocking_fee: Option<Money>,
+    },
+    /// The gateway captured `amount` of this order's payment (sent by the process
+    /// after each capture): refunds are decided against what was captured.
+    RecordPaymentCaptured {
+        payment_id: PaymentId,
+        gateway_reference: GatewayReference,
+        amount: Money,
+    },
+    /// An admin decides to give money back; the process issues it through the
+    /// gateway and records it. `lines` say what it is for, and may be empty.
+    RequestRefund {
+        refund_id: RefundId,
+        amount: Money,
+        #[serde(default)]
         lines: Vec<LineQuantity>,
         reason: String,
     },
-    /// The warehouse received the goods of a requested return.
-    ReceiveReturn {
-        return_id: ReturnId,
-    },
-    /// Money went back to the customer through `payment_id`; `lines` say what it
-    /// was for, and may be empty (shipping, goodwill).
+    /// Money went back to the customer through `payment_id`: a requested refund
+    /// completed (same id and figures), or one made at the gateway directly.
+    /// `lines` say what it was for, and may be empty (shipping, goodwill).
     RecordRefund {
         refund_id: RefundId,
         payment_id: PaymentId,
         amount: Money,
         #[serde(default)]
         lines: Vec<LineQuantity>,
+        /// What a refund made without a request is for (a requested one already
+        /// says); `goodwill` when absent.
+        #[serde(default)]
+        for_what: Option<RefundFor>,
     },
 }
 
@@ -121,7 +164,11 @@ impl OrderCommand {
             OrderCommand::CancelOrder { .. } => "CancelOrder",
             OrderCommand::CancelOrderLines { .. } => "CancelOrderLines",
             OrderCommand::RequestReturn { .. } => "RequestReturn",
+            OrderCommand::ApproveReturn { .. } => "ApproveReturn",
+            OrderCommand::RejectReturn { .. } => "RejectReturn",
             OrderCommand::ReceiveReturn { .. } => "ReceiveReturn",
+            OrderCommand::RecordPaymentCaptured { .. } => "RecordPaymentCaptured",
+            OrderCommand::RequestRefund { .. } => "RequestRefund",
             OrderCommand::RecordRefund { .. } => "RecordRefund",
         }
     }

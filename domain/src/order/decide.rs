@@ -7,20 +7,19 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 
 use super::aggregate::{OrderLine, PlacedOrder, StockOutcome};
-use super::events::{CancelledLine, PlacedLine, ReturnLine, ShippedLine};
+use super::events::{PlacedLine, ShippedLine};
 use super::{
-    CancelledBy, LineQuantity, Order, OrderCommand, OrderError, OrderEvent, OrderStatus, RefundId,
-    ReturnId, ShipmentId,
+    CancelledBy, LineQuantity, Order, OrderCommand, OrderError, OrderEvent, OrderStatus, ShipmentId,
 };
 use crate::shared::{
     CartId, Currency, CustomerId, Email, LineItem, Money, MoneyError, OrderId, PaymentId,
     PostalAddress, Quantity, Sku,
 };
 
-const MAX_REASON_CHARS: usize = 500;
+pub(super) const MAX_REASON_CHARS: usize = 500;
 const MAX_LABEL_CHARS: usize = 100;
 
-type Decision = Result<Vec<OrderEvent>, OrderError>;
+pub(super) type Decision = Result<Vec<OrderEvent>, OrderError>;
 
 impl Order {
     /// Decides a command: the events that record it (none for a repeat of a fact
@@ -117,7 +116,7 @@ fn place(placement: Placement) -> Decision {
     }])
 }
 
-fn same_currency(expected: Currency, amount: &Money) -> Result<(), OrderError> {
+pub(super) fn same_currency(expected: Currency, amount: &Money) -> Result<(), OrderError> {
     if amount.currency() == expected {
         Ok(())
     } else {
@@ -128,7 +127,7 @@ fn same_currency(expected: Currency, amount: &Money) -> Result<(), OrderError> {
     }
 }
 
-fn money_error(error: MoneyError) -> OrderError {
+pub(super) fn money_error(error: MoneyError) -> OrderError {
     match error {
         MoneyError::CurrencyMismatch { left, right } => OrderError::CurrencyMismatch {
             expected: left,
@@ -139,11 +138,11 @@ fn money_error(error: MoneyError) -> OrderError {
 }
 
 /// Free text a person wrote: not blank, not too long for a list or a label.
-fn acceptable_text(text: &str, max_chars: usize) -> bool {
+pub(super) fn acceptable_text(text: &str, max_chars: usize) -> bool {
     !text.trim().is_empty() && text.chars().count() <= max_chars
 }
 
-fn check_reason(reason: &str) -> Result<(), OrderError> {
+pub(super) fn check_reason(reason: &str) -> Result<(), OrderError> {
     if acceptable_text(reason, MAX_REASON_CHARS) {
         Ok(())
     } else {
@@ -185,30 +184,55 @@ impl PlacedOrder {
                 reason,
                 cancelled_by,
             } => self.cancel(reason, cancelled_by),
-            OrderCommand::CancelOrderLines { lines, reason } => self.cancel_lines(&lines, reason),
+            OrderCommand::CancelOrderLines {
+                lines,
+                reason,
+                cancelled_by,
+            } => self.cancel_lines(&lines, reason, cancelled_by),
             OrderCommand::RequestReturn {
                 return_id,
                 lines,
+                requested_at,
+                return_window_days,
+            } => self.request_return(return_id, lines, requested_at, return_window_days),
+            OrderCommand::ApproveReturn { return_id } => self.approve_return(return_id),
+            OrderCommand::RejectReturn { return_id, reason } => {
+                self.reject_return(return_id, reason)
+            }
+            OrderCommand::ReceiveReturn {
+                return_id,
+                conditions,
+                restocking_fee,
+            } => self.receive_return(return_id, &conditions, restocking_fee),
+            OrderCommand::RecordPaymentCaptured {
+                payment_id,
+                gateway_reference,
+                amount,
+            } => self.record_capture(payment_id, gateway_reference, amount),
+            OrderCommand::RequestRefund {
+                refund_id,
+                amount,
+                lines,
                 reason,
-            } => self.request_return(return_id, &lines, reason),
-            OrderCommand::ReceiveReturn { return_id } => self.receive_return(return_id),
+            } => self.request_refund(refund_id, amount, lines, reason),
             OrderCommand::RecordRefund {
                 refund_id,
                 payment_id,
                 amount,
                 lines,
-            } => self.record_refund(refund_id, payment_id, amount, lines),
+                for_what,
+            } => self.record_refund(refund_id, payment_id, amount, lines, for_what),
         }
     }
 
-    fn illegal(&self, action: &'static str) -> OrderError {
+    pub(super) fn illegal(&self, action: &'static str) -> OrderError {
         OrderError::IllegalTransition {
             state: self.status,
             action,
         }
     }
 
-    fn line(&self, sku: &Sku) -> Result<&OrderLine, OrderError> {
+    pub(super) fn line(&self, sku: &Sku) -> Result<&OrderLine, OrderError> {
         self.lines
             .iter()
             .find(|line| &line.sku == sku)
@@ -217,7 +241,7 @@ impl PlacedOrder {
 
     /// Resolves the lines a command names: each SKU once, a line of this order, and
     /// a quantity within what `available` allows for it.
-    fn take_lines(
+    pub(super) fn take_lines(
         &self,
         requested: &[LineQuantity],
         available: fn(&OrderLine) -> u32,
@@ -241,7 +265,7 @@ impl PlacedOrder {
         Ok(taken)
     }
 
-    fn value_of(line: &OrderLine, quantity: Quantity) -> Result<Money, OrderError> {
+    pub(super) fn value_of(line: &OrderLine, quantity: Quantity) -> Result<Money, OrderError> {
         line.unit_price
             .checked_mul(quantity.get())
             .map_err(money_error)
@@ -427,7 +451,7 @@ impl PlacedOrder {
     }
 
     /// Units left to ship in the whole order once `taken` is shipped or cancelled.
-    fn remaining_after(&self, taken: &[(&OrderLine, Quantity)]) -> u64 {
+    pub(super) fn remaining_after(&self, taken: &[(&OrderLine, Quantity)]) -> u64 {
         let unshipped: u64 = self.lines.iter().map(|l| u64::from(l.unshipped())).sum();
         let taken: u64 = taken.iter().map(|(_, q)| u64::from(q.get())).sum();
         unshipped.saturating_sub(taken)
@@ -457,7 +481,7 @@ impl PlacedOrder {
         }])
     }
 
-    fn cancel(&self, reason: String, cancelled_by: CancelledBy) -> Decision {
+    pub(super) fn cancel(&self, reason: String, cancelled_by: CancelledBy) -> Decision {
         match self.status {
             OrderStatus::Placed | OrderStatus::AwaitingPayment | OrderStatus::Confirmed => {}
             OrderStatus::Cancelled => {
@@ -518,197 +542,9 @@ impl PlacedOrder {
             amount_to_release,
         }])
     }
-
-    fn cancel_lines(&self, requested: &[LineQuantity], reason: String) -> Decision {
-        if !matches!(
-            self.status,
-            OrderStatus::Confirmed | OrderStatus::PartiallyShipped
-        ) {
-            return Err(self.illegal("cancel lines of"));
-        }
-        check_reason(&reason)?;
-        if requested.is_empty() {
-            return Err(OrderError::NoLinesToCancel);
-        }
-        let taken = self.take_lines(requested, OrderLine::unshipped, exceeds_unshipped)?;
-        let nothing_left = self.remaining_after(&taken) == 0;
-        let anything_shipped = self.lines.iter().any(|line| line.shipped > 0);
-        if nothing_left && !anything_shipped {
-            return Err(OrderError::WouldCancelWholeOrder { state: self.status });
-        }
-        let mut lines = Vec::with_capacity(taken.len());
-        for (line, quantity) in &taken {
-            lines.push(CancelledLine {
-                sku: line.sku.clone(),
-                name: line.name.clone(),
-                unit_price: line.unit_price,
-                quantity: *quantity,
-                amount: Self::value_of(line, *quantity)?,
-                cancelled_after: line.cancelled + quantity.get(),
-                remaining_to_ship: line.unshipped() - quantity.get(),
-            });
-        }
-        let amount_to_refund =
-            Money::sum(self.currency, lines.iter().map(|l| &l.amount)).map_err(money_error)?;
-        let order_total_after = self
-            .total_after_cancellations
-            .checked_sub(&amount_to_refund)
-            .map_err(money_error)?;
-        Ok(vec![OrderEvent::OrderLinesCancelled {
-            order_id: self.order_id,
-            customer_id: self.customer_id,
-            lines,
-            reason,
-            payment_id: self.payment.as_ref().map(|p| p.payment_id),
-            amount_to_refund,
-            order_total_after,
-            status_after: if nothing_left {
-                OrderStatus::Shipped
-            } else {
-                self.status
-            },
-        }])
-    }
-
-    fn request_return(
-        &self,
-        return_id: ReturnId,
-        requested: &[LineQuantity],
-        reason: String,
-    ) -> Decision {
-        if self.status != OrderStatus::Delivered {
-            return Err(self.illegal("request a return for"));
-        }
-        if self.returns.iter().any(|r| r.return_id == return_id) {
-            return Err(OrderError::ReturnIdReused { return_id });
-        }
-        check_reason(&reason)?;
-        if requested.is_empty() {
-            return Err(OrderError::EmptyReturn);
-        }
-        let taken = self.take_lines(
-            requested,
-            OrderLine::returnable,
-            |sku, requested, returnable| OrderError::ExceedsReturnable {
-                sku,
-                requested,
-                returnable,
-            },
-        )?;
-        let mut lines = Vec::with_capacity(taken.len());
-        for (line, quantity) in &taken {
-            lines.push(ReturnLine {
-                sku: line.sku.clone(),
-                name: line.name.clone(),
-                unit_price: line.unit_price,
-                quantity: *quantity,
-                amount: Self::value_of(line, *quantity)?,
-            });
-        }
-        let return_value =
-            Money::sum(self.currency, lines.iter().map(|l| &l.amount)).map_err(money_error)?;
-        Ok(vec![OrderEvent::OrderReturnRequested {
-            order_id: self.order_id,
-            customer_id: self.customer_id,
-            return_id,
-            lines,
-            reason,
-            return_value,
-        }])
-    }
-
-    fn receive_return(&self, return_id: ReturnId) -> Decision {
-        if self.status != OrderStatus::Delivered {
-            return Err(self.illegal("receive a return for"));
-        }
-        let record = self
-            .returns
-            .iter()
-            .find(|r| r.return_id == return_id)
-            .ok_or(OrderError::UnknownReturn { return_id })?;
-        if record.received {
-            return Err(OrderError::ReturnAlreadyReceived { return_id });
-        }
-        Ok(vec![OrderEvent::OrderReturnReceived {
-            order_id: self.order_id,
-            customer_id: self.customer_id,
-            return_id,
-            lines: record.lines.clone(),
-            return_value: record.return_value,
-        }])
-    }
-
-    fn record_refund(
-        &self,
-        refund_id: RefundId,
-        payment_id: PaymentId,
-        amount: Money,
-        lines: Vec<LineQuantity>,
-    ) -> Decision {
-        if let Some(done) = self.refunds.iter().find(|r| r.refund_id == refund_id) {
-            let repeat =
-                done.payment_id == payment_id && done.amount == amount && done.lines == lines;
-            return if repeat {
-                Ok(vec![])
-            } else {
-                Err(OrderError::RefundIdReused { refund_id })
-            };
-        }
-        if matches!(
-            self.status,
-            OrderStatus::Placed | OrderStatus::AwaitingPayment
-        ) {
-            return Err(self.illegal("record a refund for"));
-        }
-        let payment = self
-            .payment
-            .as_ref()
-            .ok_or(OrderError::NoPaymentToRefund { state: self.status })?;
-        if payment.payment_id != payment_id {
-            return Err(OrderError::UnknownPayment { payment_id });
-        }
-        same_currency(self.currency, &amount)?;
-        if amount.amount() <= 0 {
-            return Err(OrderError::InvalidRefundAmount { amount });
-        }
-        let refundable = payment
-            .amount
-            .checked_sub(&self.refunded_total)
-            .map_err(money_error)?;
-        if amount.amount() > refundable.amount() {
-            return Err(OrderError::RefundExceedsPaid {
-                requested: amount,
-                refundable,
-            });
-        }
-        self.take_lines(
-            &lines,
-            OrderLine::refundable_units,
-            |sku, requested, refundable| OrderError::ExceedsRefundableQuantity {
-                sku,
-                requested,
-                refundable,
-            },
-        )?;
-        let refunded_total = self
-            .refunded_total
-            .checked_add(&amount)
-            .map_err(money_error)?;
-        let refundable_remaining = refundable.checked_sub(&amount).map_err(money_error)?;
-        Ok(vec![OrderEvent::OrderRefundRecorded {
-            order_id: self.order_id,
-            customer_id: self.customer_id,
-            refund_id,
-            payment_id,
-            amount,
-            lines,
-            refunded_total,
-            refundable_remaining,
-        }])
-    }
 }
 
-fn exceeds_unshipped(sku: Sku, requested: u32, unshipped: u32) -> OrderError {
+pub(super) fn exceeds_unshipped(sku: Sku, requested: u32, unshipped: u32) -> OrderError {
     OrderError::ExceedsUnshipped {
         sku,
         requested,

@@ -1,6 +1,8 @@
 //! Why an order refuses a command. Business refusals only: each message reaches the
 //! API client as `detail`, and [`OrderError::code`] as the stable `code`.
 
+use chrono::{DateTime, Utc};
+
 use super::{OrderStatus, RefundId, ReturnId, ShipmentId};
 use crate::shared::{Currency, Money, PaymentId, Sku};
 
@@ -76,6 +78,31 @@ pub enum OrderError {
         requested: u32,
         returnable: u32,
     },
+    #[error("the return window closed at {closed_at} (delivered at {delivered_at})")]
+    ReturnWindowClosed {
+        delivered_at: DateTime<Utc>,
+        closed_at: DateTime<Utc>,
+    },
+    #[error("a note must be 1 to 500 characters and not blank")]
+    InvalidNote,
+    #[error("the replacement {sku} needs a name of 1 to 200 characters")]
+    InvalidReplacement { sku: Sku },
+    #[error("return {return_id} is {status}; this needs it {expected}")]
+    ReturnNotInState {
+        return_id: ReturnId,
+        status: &'static str,
+        expected: &'static str,
+    },
+    #[error("say in which condition SKU {sku} arrived: resellable or damaged")]
+    ConditionMissing { sku: Sku },
+    #[error(
+        "a restocking fee must be between zero and the return's value {return_value}, got {fee}"
+    )]
+    InvalidRestockingFee { fee: Money, return_value: Money },
+    #[error("captures would reach {captured}, more than the {authorized} authorized")]
+    CaptureExceedsAuthorized { captured: Money, authorized: Money },
+    #[error("cannot refund {requested}: only {refundable} of what was captured is neither refunded nor held for a refund")]
+    RefundExceedsCaptured { requested: Money, refundable: Money },
     #[error("this order has no return {return_id}")]
     UnknownReturn { return_id: ReturnId },
     #[error("return {return_id} has already been received")]
@@ -131,6 +158,14 @@ impl OrderError {
             OrderError::EmptyReturn => "empty_return",
             OrderError::ReturnIdReused { .. } => "return_id_reused",
             OrderError::ExceedsReturnable { .. } => "exceeds_returnable",
+            OrderError::ReturnWindowClosed { .. } => "return_window_closed",
+            OrderError::InvalidNote => "invalid_note",
+            OrderError::InvalidReplacement { .. } => "invalid_replacement",
+            OrderError::ReturnNotInState { .. } => "return_not_in_state",
+            OrderError::ConditionMissing { .. } => "condition_missing",
+            OrderError::InvalidRestockingFee { .. } => "invalid_restocking_fee",
+            OrderError::CaptureExceedsAuthorized { .. } => "capture_exceeds_authorized",
+            OrderError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
             OrderError::UnknownReturn { .. } => "unknown_return",
             OrderError::ReturnAlreadyReceived { .. } => "return_already_received",
             OrderError::NoPaymentToRefund { .. } => "no_payment_to_refund",

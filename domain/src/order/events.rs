@@ -6,7 +6,11 @@ use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{CancelledBy, LineQuantity, OrderStatus, RefundId, ReturnId, ShipmentId};
+use super::{
+    CancelledBy, LineQuantity, OrderStatus, RefundFor, RefundId, Replacement, ReturnCondition,
+    ReturnId, ReturnReason, ShipmentId,
+};
+use crate::payment::GatewayReference;
 use crate::shared::{
     CartId, Currency, CustomerId, Email, Money, OrderId, PaymentId, PostalAddress, Quantity, Sku,
 };
@@ -50,7 +54,7 @@ pub struct CancelledLine {
     pub remaining_to_ship: u32,
 }
 
-/// A line of a return and its value at the price paid.
+/// A line of a return request, its value at the price paid, and why it comes back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnLine {
     pub sku: Sku,
@@ -59,6 +63,21 @@ pub struct ReturnLine {
     pub quantity: Quantity,
     /// `unit_price × quantity`.
     pub amount: Money,
+    pub reason: ReturnReason,
+    pub note: Option<String>,
+    /// Units of another SKU wanted instead of the money.
+    pub exchange_for: Option<Replacement>,
+}
+
+/// A line of a received return: what arrived, in which condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedLine {
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    pub amount: Money,
+    pub condition: ReturnCondition,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,8 +174,10 @@ pub enum OrderEvent {
         customer_id: Option<CustomerId>,
         lines: Vec<CancelledLine>,
         reason: String,
+        cancelled_by: CancelledBy,
         payment_id: Option<PaymentId>,
-        /// Sum of the lines' amounts.
+        /// Sum of the lines' amounts: released from the authorization, or refunded
+        /// where it was captured already.
         amount_to_refund: Money,
         /// The order total minus every line cancellation so far.
         order_total_after: Money,
@@ -167,17 +188,68 @@ pub enum OrderEvent {
         order_id: OrderId,
         customer_id: Option<CustomerId>,
         return_id: ReturnId,
+        /// Each with its own reason.
         lines: Vec<ReturnLine>,
-        reason: String,
         /// Sum of the lines' amounts.
         return_value: Money,
+    },
+    OrderReturnApproved {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        return_id: ReturnId,
+    },
+    OrderReturnRejected {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        return_id: ReturnId,
+        reason: String,
+        /// No longer asked back: these units may be returned again.
+        lines: Vec<LineQuantity>,
     },
     OrderReturnReceived {
         order_id: OrderId,
         customer_id: Option<CustomerId>,
         return_id: ReturnId,
-        lines: Vec<ReturnLine>,
+        lines: Vec<ReceivedLine>,
+        /// Sum of the lines' amounts at the price paid.
         return_value: Money,
+        /// Kept by the shop, set by the admin who received the goods.
+        restocking_fee: Money,
+        /// Replacement units to send at no charge, up to `exchange_credit`.
+        replacements: Vec<Replacement>,
+        /// What the replacements take of the return's value (their value, at most
+        /// the value minus the fee).
+        exchange_credit: Money,
+        /// What the replacements cost beyond the credit: the customer pays it.
+        amount_due: Money,
+        /// Money back: value minus fee minus credit, held for the refund
+        /// `refund_id`, which the process issues (`None` when nothing is owed).
+        refund_amount: Money,
+        refund_id: Option<RefundId>,
+        payment_id: Option<PaymentId>,
+    },
+    OrderPaymentCaptured {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        payment_id: PaymentId,
+        gateway_reference: GatewayReference,
+        amount: Money,
+        /// Every capture of the order so far, this one included.
+        captured_total: Money,
+    },
+    /// A refund decided and held, not yet issued: the process issues it through
+    /// the gateway, then records it (`OrderRefundRecorded`, same `refund_id`).
+    OrderRefundRequested {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        refund_id: RefundId,
+        payment_id: PaymentId,
+        amount: Money,
+        lines: Vec<LineQuantity>,
+        reason: String,
+        for_what: RefundFor,
+        /// Captured minus refunded minus every refund held, after this one.
+        refundable_remaining: Money,
     },
     OrderRefundRecorded {
         order_id: OrderId,
@@ -186,6 +258,7 @@ pub enum OrderEvent {
         payment_id: PaymentId,
         amount: Money,
         lines: Vec<LineQuantity>,
+        for_what: RefundFor,
         /// All refunds of the order so far, this one included.
         refunded_total: Money,
         /// What may still be refunded: amount authorized minus `refunded_total`.
@@ -207,7 +280,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "OrderCancelled",
     "OrderLinesCancelled",
     "OrderReturnRequested",
+    "OrderReturnApproved",
+    "OrderReturnRejected",
     "OrderReturnReceived",
+    "OrderPaymentCaptured",
+    "OrderRefundRequested",
     "OrderRefundRecorded",
 ];
 
@@ -227,8 +304,25 @@ impl OrderEvent {
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",
             OrderEvent::OrderLinesCancelled { .. } => "OrderLinesCancelled",
             OrderEvent::OrderReturnRequested { .. } => "OrderReturnRequested",
+            OrderEvent::OrderReturnApproved { .. } => "OrderReturnApproved",
+            OrderEvent::OrderReturnRejected { .. } => "OrderReturnRejected",
             OrderEvent::OrderReturnReceived { .. } => "OrderReturnReceived",
+            OrderEvent::OrderPaymentCaptured { .. } => "OrderPaymentCaptured",
+            OrderEvent::OrderRefundRequested { .. } => "OrderRefundRequested",
             OrderEvent::OrderRefundRecorded { .. } => "OrderRefundRecorded",
+        }
+    }
+}
+
+impl OrderEvent {
+    /// The shape version of this event type, as stored in `event_version`.
+    pub const fn version(&self) -> &'static str {
+        match self {
+            OrderEvent::OrderLinesCancelled { .. }
+            | OrderEvent::OrderReturnRequested { .. }
+            | OrderEvent::OrderReturnReceived { .. }
+            | OrderEvent::OrderRefundRecorded { .. } => "2",
+            _ => "1",
         }
     }
 }
@@ -238,8 +332,12 @@ impl DomainEvent for OrderEvent {
         self.name().to_owned()
     }
 
+    /// Version 2: `OrderLinesCancelled` names who cancelled, `OrderReturnRequested`
+    /// has a reason per line and exchanges, `OrderReturnReceived` conditions, fee,
+    /// refund and replacements, `OrderRefundRecorded` what it is for (upcasters in
+    /// [`crate::upcasting`]).
     fn event_version(&self) -> String {
-        "1".to_owned()
+        self.version().to_owned()
     }
 }
 
@@ -272,7 +370,25 @@ mod tests {
             unit_price: money,
             quantity,
             amount: money,
+            reason: ReturnReason::Defective,
+            note: Some("it rattles".into()),
+            exchange_for: Some(Replacement {
+                sku: sku.clone(),
+                name: "Mug".into(),
+                unit_price: money,
+                quantity,
+            }),
         };
+        let received_line = ReceivedLine {
+            sku: sku.clone(),
+            name: "Mug".into(),
+            unit_price: money,
+            quantity,
+            amount: money,
+            condition: ReturnCondition::Resellable,
+        };
+        let return_id = ReturnId::new(Uuid::nil());
+        let refund_id = RefundId::new(Uuid::nil());
         let payment_id = PaymentId::new(Uuid::nil());
         let samples = vec![
             OrderEvent::OrderPlaced {
@@ -366,6 +482,7 @@ mod tests {
                 customer_id: None,
                 lines: vec![],
                 reason: "r".into(),
+                cancelled_by: CancelledBy::Customer,
                 payment_id: None,
                 amount_to_refund: money,
                 order_total_after: money,
@@ -374,25 +491,63 @@ mod tests {
             OrderEvent::OrderReturnRequested {
                 order_id,
                 customer_id: None,
-                return_id: ReturnId::new(Uuid::nil()),
+                return_id,
                 lines: vec![return_line.clone()],
-                reason: "r".into(),
                 return_value: money,
+            },
+            OrderEvent::OrderReturnApproved {
+                order_id,
+                customer_id: None,
+                return_id,
+            },
+            OrderEvent::OrderReturnRejected {
+                order_id,
+                customer_id: None,
+                return_id,
+                reason: "r".into(),
+                lines: vec![line.clone()],
             },
             OrderEvent::OrderReturnReceived {
                 order_id,
                 customer_id: None,
-                return_id: ReturnId::new(Uuid::nil()),
-                lines: vec![return_line],
+                return_id,
+                lines: vec![received_line],
                 return_value: money,
+                restocking_fee: money,
+                replacements: return_line.exchange_for.clone().into_iter().collect(),
+                exchange_credit: money,
+                amount_due: money,
+                refund_amount: money,
+                refund_id: Some(refund_id),
+                payment_id: Some(payment_id),
+            },
+            OrderEvent::OrderPaymentCaptured {
+                order_id,
+                customer_id: None,
+                payment_id,
+                gateway_reference: GatewayReference::new("cap_1").unwrap(),
+                amount: money,
+                captured_total: money,
+            },
+            OrderEvent::OrderRefundRequested {
+                order_id,
+                customer_id: None,
+                refund_id,
+                payment_id,
+                amount: money,
+                lines: vec![line.clone()],
+                reason: "r".into(),
+                for_what: RefundFor::Return { return_id },
+                refundable_remaining: money,
             },
             OrderEvent::OrderRefundRecorded {
                 order_id,
                 customer_id: None,
-                refund_id: RefundId::new(Uuid::nil()),
+                refund_id,
                 payment_id,
                 amount: money,
                 lines: vec![line],
+                for_what: RefundFor::Goodwill,
                 refunded_total: money,
                 refundable_remaining: money,
             },
@@ -411,7 +566,11 @@ mod tests {
                 | OrderEvent::OrderCancelled { .. }
                 | OrderEvent::OrderLinesCancelled { .. }
                 | OrderEvent::OrderReturnRequested { .. }
+                | OrderEvent::OrderReturnApproved { .. }
+                | OrderEvent::OrderReturnRejected { .. }
                 | OrderEvent::OrderReturnReceived { .. }
+                | OrderEvent::OrderPaymentCaptured { .. }
+                | OrderEvent::OrderRefundRequested { .. }
                 | OrderEvent::OrderRefundRecorded { .. } => {}
             }
         }
@@ -433,9 +592,9 @@ mod tests {
     }
 
     #[test]
-    fn every_event_is_version_1_and_round_trips_under_its_type_name() {
+    fn every_event_round_trips_under_its_type_name_and_version() {
         for event in one_of_each() {
-            assert_eq!(event.event_version(), "1");
+            assert!(["1", "2"].contains(&event.event_version().as_str()));
             let json = serde_json::to_value(&event).unwrap();
             assert!(json.get(event.name()).is_some(), "{json}");
             assert_eq!(serde_json::from_value::<OrderEvent>(json).unwrap(), event);

@@ -86,12 +86,14 @@
 //!   amount authorized (= the order total). Returned goods stay `delivered`: a
 //!   return does not change the state, only the line figures.
 
+mod after_sale;
 mod aggregate;
 mod commands;
 mod decide;
 mod errors;
 mod events;
 mod ids;
+mod returns;
 mod status;
 
 #[cfg(test)]
@@ -99,12 +101,19 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
+pub use after_sale::refund_of;
 pub use aggregate::{
     AuthorizedPayment, Cancellation, Order, OrderLine, PlacedOrder, RefundRecord, ReturnRecord,
     StockOutcome,
 };
 pub use commands::{CancelledBy, LineQuantity, OrderCommand};
 pub use errors::OrderError;
-pub use events::{CancelledLine, OrderEvent, PlacedLine, ReturnLine, ShippedLine, EVENT_TYPES};
+pub use events::{
+    CancelledLine, OrderEvent, PlacedLine, ReceivedLine, ReturnLine, ShippedLine, EVENT_TYPES,
+};
 pub use ids::{RefundId, ReturnId, ShipmentId};
+pub use returns::{
+    LineCondition, PendingRefund, RefundFor, Replacement, ReturnCondition, ReturnReason,
+    ReturnRequestLine, ReturnStatus,
+};
 pub use status::OrderStatus;

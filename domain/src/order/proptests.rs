@@ -20,6 +20,7 @@ enum Action {
     CancelLines(Vec<(usize, u32)>),
     Deliver,
     RequestReturn(u8, Vec<(usize, u32)>),
+    ApproveReturn(u8),
     ReceiveReturn(u8),
     Refund(u8, i64, Vec<(usize, u32)>),
     Cancel,
@@ -37,6 +38,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => picks().prop_map(Action::CancelLines),
         3 => Just(Action::Deliver),
         3 => (0u8..4, picks()).prop_map(|(n, lines)| Action::RequestReturn(n, lines)),
+        2 => (0u8..4).prop_map(Action::ApproveReturn),
         2 => (0u8..4).prop_map(Action::ReceiveReturn),
         3 => (0u8..6, 1i64..30_000, picks()).prop_map(|(n, amount, lines)| Action::Refund(n, amount, lines)),
         1 => Just(Action::Cancel),
@@ -151,21 +153,45 @@ fn command_for(action: Action, line_count: usize) -> OrderCommand {
         Action::CancelLines(picks) => OrderCommand::CancelOrderLines {
             lines: line_quantities(&picks, line_count),
             reason: "gone".into(),
+            cancelled_by: CancelledBy::Admin,
         },
         Action::Deliver => OrderCommand::DeliverOrder { delivered_at: at },
         Action::RequestReturn(n, picks) => OrderCommand::RequestReturn {
             return_id: ReturnId::new(Uuid::from_u128(200 + u128::from(n))),
-            lines: line_quantities(&picks, line_count),
-            reason: "broken".into(),
+            lines: line_quantities(&picks, line_count)
+                .into_iter()
+                .map(|line| ReturnRequestLine {
+                    sku: line.sku,
+                    quantity: line.quantity,
+                    reason: ReturnReason::Defective,
+                    note: None,
+                    exchange_for: None,
+                })
+                .collect(),
+            requested_at: at,
+            return_window_days: 30,
+        },
+        Action::ApproveReturn(n) => OrderCommand::ApproveReturn {
+            return_id: ReturnId::new(Uuid::from_u128(200 + u128::from(n))),
         },
         Action::ReceiveReturn(n) => OrderCommand::ReceiveReturn {
             return_id: ReturnId::new(Uuid::from_u128(200 + u128::from(n))),
+            // Every line of the order: those not in the return are refused, so a
+            // receipt only passes when the return holds every line.
+            conditions: (0..line_count)
+                .map(|i| LineCondition {
+                    sku: Sku::new(format!("SKU-{i}")).unwrap(),
+                    condition: ReturnCondition::Resellable,
+                })
+                .collect(),
+            restocking_fee: None,
         },
         Action::Refund(n, amount, picks) => OrderCommand::RecordRefund {
             refund_id: RefundId::new(Uuid::from_u128(300 + u128::from(n))),
             payment_id: payment(),
             amount: Money::new(amount, eur()),
             lines: line_quantities(&picks, line_count),
+            for_what: None,
         },
         Action::Cancel => OrderCommand::CancelOrder {
             reason: "no longer needed".into(),

@@ -286,6 +286,7 @@ fn lines_cancelled(
             })
             .collect(),
         reason: "out of season".into(),
+        cancelled_by: CancelledBy::Admin,
         payment_id: Some(payment()),
         amount_to_refund: eur_amount(amount_to_refund),
         order_total_after: eur_amount(order_total_after),
@@ -302,8 +303,33 @@ fn return_lines(lines: &[(&str, u32)]) -> Vec<ReturnLine> {
             unit_price: price_of(code),
             quantity: qty(*quantity),
             amount: Money::new(price_of(code).amount() * i64::from(*quantity), eur()),
+            reason: ReturnReason::NoLongerNeeded,
+            note: Some("too small".into()),
+            exchange_for: None,
         })
         .collect()
+}
+
+fn received_lines(lines: &[(&str, u32, ReturnCondition)]) -> Vec<ReceivedLine> {
+    lines
+        .iter()
+        .map(|(code, quantity, condition)| ReceivedLine {
+            sku: sku(code),
+            name: name_of(code),
+            unit_price: price_of(code),
+            quantity: qty(*quantity),
+            amount: Money::new(price_of(code).amount() * i64::from(*quantity), eur()),
+            condition: *condition,
+        })
+        .collect()
+}
+
+fn return_approved(n: u128) -> OrderEvent {
+    OrderEvent::OrderReturnApproved {
+        order_id: order_id(),
+        customer_id: customer(),
+        return_id: return_id(n),
+    }
 }
 
 fn return_requested(n: u128, lines: &[(&str, u32)], value: i64) -> OrderEvent {
@@ -312,7 +338,6 @@ fn return_requested(n: u128, lines: &[(&str, u32)], value: i64) -> OrderEvent {
         customer_id: customer(),
         return_id: return_id(n),
         lines: return_lines(lines),
-        reason: "too small".into(),
         return_value: eur_amount(value),
     }
 }
@@ -330,6 +355,7 @@ fn refund_recorded(
         payment_id: payment(),
         amount: eur_amount(amount),
         lines,
+        for_what: RefundFor::Goodwill,
         refunded_total: eur_amount(refunded_total),
         refundable_remaining: eur_amount(5400 - refunded_total),
     }
@@ -476,24 +502,55 @@ fn cancel() -> OrderCommand {
 }
 
 fn cancel_lines(lines: Vec<LineQuantity>) -> OrderCommand {
+    cancel_lines_by(lines, CancelledBy::Admin)
+}
+
+fn cancel_lines_by(lines: Vec<LineQuantity>, cancelled_by: CancelledBy) -> OrderCommand {
     OrderCommand::CancelOrderLines {
         lines,
         reason: "out of season".into(),
+        cancelled_by,
+    }
+}
+
+const RETURN_WINDOW_DAYS: u32 = 30;
+
+fn return_line(line: LineQuantity) -> ReturnRequestLine {
+    ReturnRequestLine {
+        sku: line.sku,
+        quantity: line.quantity,
+        reason: ReturnReason::NoLongerNeeded,
+        note: Some("too small".into()),
+        exchange_for: None,
     }
 }
 
 fn request_return(n: u128, lines: Vec<LineQuantity>) -> OrderCommand {
     OrderCommand::RequestReturn {
         return_id: return_id(n),
-        lines,
-        reason: "too small".into(),
+        lines: lines.into_iter().map(return_line).collect(),
+        requested_at: at(20),
+        return_window_days: RETURN_WINDOW_DAYS,
+    }
+}
+
+/// Receives return `n`, every line in `condition`.
+fn receive_return_as(n: u128, skus: &[&str], condition: ReturnCondition) -> OrderCommand {
+    OrderCommand::ReceiveReturn {
+        return_id: return_id(n),
+        conditions: skus
+            .iter()
+            .map(|code| LineCondition {
+                sku: sku(code),
+                condition,
+            })
+            .collect(),
+        restocking_fee: None,
     }
 }
 
 fn receive_return(n: u128) -> OrderCommand {
-    OrderCommand::ReceiveReturn {
-        return_id: return_id(n),
-    }
+    receive_return_as(n, &[MUG], ReturnCondition::Resellable)
 }
 
 fn refund(n: u128, amount: Money, lines: Vec<LineQuantity>) -> OrderCommand {
@@ -502,6 +559,7 @@ fn refund(n: u128, amount: Money, lines: Vec<LineQuantity>) -> OrderCommand {
         payment_id: payment(),
         amount,
         lines,
+        for_what: None,
     }
 }
 
@@ -1202,11 +1260,44 @@ fn cancelling_every_unshipped_unit_of_a_partially_shipped_order_makes_it_shipped
 }
 
 #[test]
-fn refuses_to_cancel_every_line_of_an_unshipped_order() {
+fn cancelling_every_line_of_an_unshipped_order_cancels_the_order() {
+    let mut expected = cancelled_event(
+        OrderStatus::Confirmed,
+        vec![lq(MUG, 2), lq(TEE, 1)],
+        true,
+        5400,
+    );
+    if let OrderEvent::OrderCancelled {
+        reason,
+        cancelled_by,
+        ..
+    } = &mut expected
+    {
+        *reason = "out of season".into();
+        *cancelled_by = CancelledBy::Admin;
+    }
     given(in_confirmed())
         .when(cancel_lines(vec![lq(MUG, 2), lq(TEE, 1)]))
-        .then_expect_error(OrderError::WouldCancelWholeOrder {
-            state: OrderStatus::Confirmed,
+        .then_expect_events(vec![expected]);
+}
+
+#[test]
+fn a_customer_cancels_lines_of_a_confirmed_order() {
+    let mut expected = lines_cancelled(&[(MUG, 1, 1, 1)], 1200, 4200, OrderStatus::Confirmed);
+    if let OrderEvent::OrderLinesCancelled { cancelled_by, .. } = &mut expected {
+        *cancelled_by = CancelledBy::Customer;
+    }
+    given(in_confirmed())
+        .when(cancel_lines_by(vec![lq(MUG, 1)], CancelledBy::Customer))
+        .then_expect_events(vec![expected]);
+}
+
+#[test]
+fn refuses_a_customer_s_line_cancellation_once_anything_shipped() {
+    given(in_partially_shipped())
+        .when(cancel_lines_by(vec![lq(MUG, 1)], CancelledBy::Customer))
+        .then_expect_error(OrderError::AlreadyShipped {
+            state: OrderStatus::PartiallyShipped,
         });
 }
 
@@ -1251,6 +1342,7 @@ fn refuses_a_line_cancellation_without_lines_or_with_unknown_or_repeated_skus() 
         .when(OrderCommand::CancelOrderLines {
             lines: vec![lq(MUG, 1)],
             reason: " ".into(),
+            cancelled_by: CancelledBy::Admin,
         })
         .then_expect_error(OrderError::InvalidReason);
 }
@@ -1308,7 +1400,9 @@ fn refuses_a_return_before_delivery() {
             .then_expect_error(illegal(state, "request a return for"));
         given(history)
             .when(receive_return(1))
-            .then_expect_error(illegal(state, "receive a return for"));
+            .then_expect_error(OrderError::UnknownReturn {
+                return_id: return_id(1),
+            });
     }
 }
 
@@ -1331,28 +1425,215 @@ fn refuses_an_empty_or_unexplained_return() {
     given(in_delivered())
         .when(OrderCommand::RequestReturn {
             return_id: return_id(1),
-            lines: vec![lq(MUG, 1)],
-            reason: String::new(),
+            lines: vec![ReturnRequestLine {
+                note: Some(" ".into()),
+                ..return_line(lq(MUG, 1))
+            }],
+            requested_at: at(20),
+            return_window_days: RETURN_WINDOW_DAYS,
         })
-        .then_expect_error(OrderError::InvalidReason);
+        .then_expect_error(OrderError::InvalidNote);
     given(in_delivered())
         .when(request_return(1, vec![lq(MUG, 1), lq(MUG, 1)]))
         .then_expect_error(OrderError::DuplicateSku { sku: sku(MUG) });
 }
 
+fn return_received(
+    n: u128,
+    lines: &[(&str, u32, ReturnCondition)],
+    value: i64,
+    fee: i64,
+) -> OrderEvent {
+    let refund = value - fee;
+    OrderEvent::OrderReturnReceived {
+        order_id: order_id(),
+        customer_id: customer(),
+        return_id: return_id(n),
+        lines: received_lines(lines),
+        return_value: eur_amount(value),
+        restocking_fee: eur_amount(fee),
+        replacements: vec![],
+        exchange_credit: eur_amount(0),
+        amount_due: eur_amount(0),
+        refund_amount: eur_amount(refund),
+        refund_id: (refund > 0).then(|| refund_of(return_id(n))),
+        payment_id: (refund > 0).then(payment),
+    }
+}
+
+fn in_return_approved() -> Vec<OrderEvent> {
+    let mut history = in_delivered();
+    history.push(return_requested(1, &[(MUG, 1), (TEE, 1)], 3700));
+    history.push(return_approved(1));
+    history
+}
+
 #[test]
-fn receives_a_requested_return() {
+fn refuses_a_return_once_the_window_closed() {
+    given(in_delivered())
+        .when(OrderCommand::RequestReturn {
+            return_id: return_id(1),
+            lines: vec![return_line(lq(MUG, 1))],
+            requested_at: at(18) + chrono::Duration::days(31),
+            return_window_days: RETURN_WINDOW_DAYS,
+        })
+        .then_expect_error(OrderError::ReturnWindowClosed {
+            delivered_at: at(18),
+            closed_at: at(18) + chrono::Duration::days(30),
+        });
+}
+
+#[test]
+fn approves_a_requested_return_once() {
+    let mut history = in_delivered();
+    history.push(return_requested(1, &[(MUG, 1)], 1200));
+    given(history.clone())
+        .when(OrderCommand::ApproveReturn {
+            return_id: return_id(1),
+        })
+        .then_expect_events(vec![return_approved(1)]);
+    history.push(return_approved(1));
+    given(history)
+        .when(OrderCommand::ApproveReturn {
+            return_id: return_id(1),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_rejected_return_gives_its_units_back_to_be_returned_again() {
+    let mut history = in_delivered();
+    history.push(return_requested(1, &[(MUG, 1)], 1200));
+    history.push(OrderEvent::OrderReturnRejected {
+        order_id: order_id(),
+        customer_id: customer(),
+        return_id: return_id(1),
+        reason: "used".into(),
+        lines: vec![lq(MUG, 1)],
+    });
+    given(history.clone())
+        .when(request_return(2, vec![lq(MUG, 2)]))
+        .then_expect_events(vec![return_requested(2, &[(MUG, 2)], 2400)]);
+    given(history)
+        .when(receive_return(1))
+        .then_expect_error(OrderError::ReturnNotInState {
+            return_id: return_id(1),
+            status: "rejected",
+            expected: "approved",
+        });
+}
+
+#[test]
+fn refuses_to_receive_a_return_not_approved() {
     let mut history = in_delivered();
     history.push(return_requested(1, &[(MUG, 1)], 1200));
     given(history)
         .when(receive_return(1))
-        .then_expect_events(vec![OrderEvent::OrderReturnReceived {
-            order_id: order_id(),
-            customer_id: customer(),
+        .then_expect_error(OrderError::ReturnNotInState {
             return_id: return_id(1),
-            lines: return_lines(&[(MUG, 1)]),
-            return_value: eur_amount(1200),
-        }]);
+            status: "requested",
+            expected: "approved",
+        });
+}
+
+#[test]
+fn receives_an_approved_return_and_holds_its_refund() {
+    given(in_return_approved())
+        .when(OrderCommand::ReceiveReturn {
+            return_id: return_id(1),
+            conditions: vec![
+                LineCondition {
+                    sku: sku(MUG),
+                    condition: ReturnCondition::Resellable,
+                },
+                LineCondition {
+                    sku: sku(TEE),
+                    condition: ReturnCondition::Damaged,
+                },
+            ],
+            restocking_fee: Some(eur_amount(200)),
+        })
+        .then_expect_events(vec![return_received(
+            1,
+            &[
+                (MUG, 1, ReturnCondition::Resellable),
+                (TEE, 1, ReturnCondition::Damaged),
+            ],
+            3700,
+            200,
+        )]);
+}
+
+#[test]
+fn refuses_a_receipt_without_a_condition_for_every_line_or_with_a_fee_above_the_value() {
+    given(in_return_approved())
+        .when(receive_return_as(1, &[MUG], ReturnCondition::Resellable))
+        .then_expect_error(OrderError::ConditionMissing { sku: sku(TEE) });
+    given(in_return_approved())
+        .when(receive_return_as(
+            1,
+            &[MUG, TEE],
+            ReturnCondition::Unrecorded,
+        ))
+        .then_expect_error(OrderError::ConditionMissing { sku: sku(MUG) });
+    given(in_return_approved())
+        .when(OrderCommand::ReceiveReturn {
+            return_id: return_id(1),
+            conditions: vec![],
+            restocking_fee: Some(eur_amount(3701)),
+        })
+        .then_expect_error(OrderError::ConditionMissing { sku: sku(MUG) });
+    given(in_return_approved())
+        .when(OrderCommand::ReceiveReturn {
+            return_id: return_id(1),
+            conditions: vec![
+                LineCondition {
+                    sku: sku(MUG),
+                    condition: ReturnCondition::Damaged,
+                },
+                LineCondition {
+                    sku: sku(TEE),
+                    condition: ReturnCondition::Damaged,
+                },
+            ],
+            restocking_fee: Some(eur_amount(3701)),
+        })
+        .then_expect_error(OrderError::InvalidRestockingFee {
+            fee: eur_amount(3701),
+            return_value: eur_amount(3700),
+        });
+}
+
+#[test]
+fn an_exchange_at_the_same_price_owes_nothing_either_way() {
+    let mut history = in_delivered();
+    let mut requested = return_requested(1, &[(MUG, 1)], 1200);
+    let replacement = Replacement {
+        sku: sku("MUG-BLUE"),
+        name: "Blue mug".into(),
+        unit_price: eur_amount(1200),
+        quantity: qty(1),
+    };
+    if let OrderEvent::OrderReturnRequested { lines, .. } = &mut requested {
+        lines[0].exchange_for = Some(replacement.clone());
+    }
+    history.push(requested);
+    history.push(return_approved(1));
+    let mut expected = return_received(1, &[(MUG, 1, ReturnCondition::Resellable)], 1200, 1200);
+    if let OrderEvent::OrderReturnReceived {
+        restocking_fee,
+        replacements,
+        exchange_credit,
+        ..
+    } = &mut expected
+    {
+        *restocking_fee = eur_amount(0);
+        *replacements = vec![replacement];
+        *exchange_credit = eur_amount(1200);
+    }
+    given(history)
+        .when(receive_return(1))
+        .then_expect_events(vec![expected]);
 }
 
 #[test]
@@ -1368,17 +1649,121 @@ fn refuses_to_receive_an_unknown_return() {
 fn refuses_to_receive_a_return_twice() {
     let mut history = in_delivered();
     history.push(return_requested(1, &[(MUG, 1)], 1200));
-    history.push(OrderEvent::OrderReturnReceived {
-        order_id: order_id(),
-        customer_id: customer(),
-        return_id: return_id(1),
-        lines: return_lines(&[(MUG, 1)]),
-        return_value: eur_amount(1200),
-    });
+    history.push(return_approved(1));
+    history.push(return_received(
+        1,
+        &[(MUG, 1, ReturnCondition::Resellable)],
+        1200,
+        0,
+    ));
     given(history)
         .when(receive_return(1))
         .then_expect_error(OrderError::ReturnAlreadyReceived {
             return_id: return_id(1),
+        });
+}
+
+// ---------------------------------------------------------------- refunds requested
+
+fn captured(amount: i64, total: i64) -> OrderEvent {
+    OrderEvent::OrderPaymentCaptured {
+        order_id: order_id(),
+        customer_id: customer(),
+        payment_id: payment(),
+        gateway_reference: crate::payment::GatewayReference::new(format!("cap_{total}")).unwrap(),
+        amount: eur_amount(amount),
+        captured_total: eur_amount(total),
+    }
+}
+
+fn request_refund(n: u128, amount: i64) -> OrderCommand {
+    OrderCommand::RequestRefund {
+        refund_id: refund_id(n),
+        amount: eur_amount(amount),
+        lines: vec![],
+        reason: "late parcel".into(),
+    }
+}
+
+fn refund_requested(n: u128, amount: i64, remaining: i64) -> OrderEvent {
+    OrderEvent::OrderRefundRequested {
+        order_id: order_id(),
+        customer_id: customer(),
+        refund_id: refund_id(n),
+        payment_id: payment(),
+        amount: eur_amount(amount),
+        lines: vec![],
+        reason: "late parcel".into(),
+        for_what: RefundFor::Goodwill,
+        refundable_remaining: eur_amount(remaining),
+    }
+}
+
+#[test]
+fn records_a_capture_once_and_refuses_captures_beyond_the_authorization() {
+    let capture = |reference: &str, amount: i64| OrderCommand::RecordPaymentCaptured {
+        payment_id: payment(),
+        gateway_reference: crate::payment::GatewayReference::new(reference).unwrap(),
+        amount: eur_amount(amount),
+    };
+    given(in_partially_shipped())
+        .when(capture("cap_1200", 1200))
+        .then_expect_events(vec![captured(1200, 1200)]);
+    let mut history = in_partially_shipped();
+    history.push(captured(1200, 1200));
+    given(history.clone())
+        .when(capture("cap_1200", 1200))
+        .then_expect_events(vec![]);
+    given(history)
+        .when(capture("cap_2", 4201))
+        .then_expect_error(OrderError::CaptureExceedsAuthorized {
+            captured: eur_amount(5401),
+            authorized: total(),
+        });
+}
+
+#[test]
+fn a_refund_request_holds_what_it_takes_of_the_captured_amount() {
+    let mut history = in_partially_shipped();
+    history.push(captured(1200, 1200));
+    given(history.clone())
+        .when(request_refund(1, 1201))
+        .then_expect_error(OrderError::RefundExceedsCaptured {
+            requested: eur_amount(1201),
+            refundable: eur_amount(1200),
+        });
+    given(history.clone())
+        .when(request_refund(1, 1000))
+        .then_expect_events(vec![refund_requested(1, 1000, 200)]);
+    history.push(refund_requested(1, 1000, 200));
+    // The held 10 € are gone for a second refund, before the first is recorded.
+    given(history.clone())
+        .when(request_refund(2, 201))
+        .then_expect_error(OrderError::RefundExceedsCaptured {
+            requested: eur_amount(201),
+            refundable: eur_amount(200),
+        });
+    given(history.clone())
+        .when(request_refund(1, 1000))
+        .then_expect_events(vec![]);
+    let mut recorded = refund_recorded(1, 1000, vec![], 1000);
+    if let OrderEvent::OrderRefundRecorded { for_what, .. } = &mut recorded {
+        *for_what = RefundFor::Goodwill;
+    }
+    given(history)
+        .when(refund(1, eur_amount(1000), vec![]))
+        .then_expect_events(vec![recorded]);
+}
+
+#[test]
+fn refuses_to_record_a_requested_refund_with_other_figures() {
+    let mut history = in_partially_shipped();
+    history.push(captured(1200, 1200));
+    history.push(refund_requested(1, 1000, 200));
+    given(history)
+        .when(refund(1, eur_amount(999), vec![]))
+        .then_expect_error(OrderError::RefundIdReused {
+            refund_id: refund_id(1),
         });
 }
 
@@ -1440,6 +1825,7 @@ fn refuses_a_refund_to_another_payment() {
             payment_id: other_payment(),
             amount: eur_amount(100),
             lines: vec![],
+            for_what: None,
         })
         .then_expect_error(OrderError::UnknownPayment {
             payment_id: other_payment(),

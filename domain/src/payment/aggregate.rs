@@ -31,6 +31,8 @@ pub(super) struct PaymentRecord {
     pub(super) authorization: Option<Authorization>,
     pub(super) captures: Vec<GatewayTransaction>,
     pub(super) refunds: Vec<GatewayTransaction>,
+    /// Parts of the authorization released before capture.
+    pub(super) releases: Vec<GatewayTransaction>,
     pub(super) void: Option<GatewayTransaction>,
     pub(super) decline: Option<Decline>,
     pub(super) failure: Option<String>,
@@ -63,6 +65,11 @@ pub(super) struct Decline {
 }
 
 impl Payment {
+    /// The order this payment pays; `None` before initiation.
+    pub fn order_id(&self) -> Option<OrderId> {
+        self.record.as_ref().map(|r| r.order_id)
+    }
+
     pub fn exists(&self) -> bool {
         self.record.is_some()
     }
@@ -126,6 +133,7 @@ impl Payment {
                 authorization: None,
                 captures: Vec::new(),
                 refunds: Vec::new(),
+                releases: Vec::new(),
                 void: None,
                 decline: None,
                 failure: None,
@@ -188,6 +196,14 @@ impl Payment {
                     amount,
                 })
             }
+            PaymentEvent::PaymentAuthorizationReleased {
+                gateway_reference,
+                amount,
+                ..
+            } => record.releases.push(GatewayTransaction {
+                gateway_reference,
+                amount,
+            }),
             PaymentEvent::PaymentRefunded {
                 gateway_reference,
                 amount,
@@ -230,6 +246,10 @@ impl PaymentRecord {
             };
         };
         let (captured, refunded) = (self.captured_minor(), self.refunded_minor());
+        let held = authorization
+            .amount
+            .amount()
+            .saturating_sub(sum_minor(&self.releases));
         if refunded > 0 {
             if refunded >= captured {
                 PaymentStatus::Refunded
@@ -237,11 +257,14 @@ impl PaymentRecord {
                 PaymentStatus::PartiallyRefunded
             }
         } else if captured > 0 {
-            if captured >= authorization.amount.amount() {
+            if captured >= held {
                 PaymentStatus::Captured
             } else {
                 PaymentStatus::PartiallyCaptured
             }
+        } else if held <= 0 {
+            // Released in parts down to nothing: as good as a void.
+            PaymentStatus::Voided
         } else {
             PaymentStatus::Authorized
         }
@@ -255,9 +278,10 @@ impl PaymentRecord {
         // Capturing ends with a void and with the first refund: what was not
         // captured by then is released.
         let remaining_capturable = match status {
-            PaymentStatus::Authorized | PaymentStatus::PartiallyCaptured => {
-                authorized.saturating_sub(captured).max(0)
-            }
+            PaymentStatus::Authorized | PaymentStatus::PartiallyCaptured => authorized
+                .saturating_sub(sum_minor(&self.releases))
+                .saturating_sub(captured)
+                .max(0),
             _ => 0,
         };
         PaymentFigures {

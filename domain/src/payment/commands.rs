@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CardSummary, GatewayReference, NextAction};
+use crate::order::RefundId;
 use crate::shared::{CustomerId, Money, OrderId, PaymentId, PaymentMethodToken};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,11 +50,21 @@ pub enum PaymentCommand {
     },
     /// The gateway released the authorization (or cancelled the wait for the customer).
     Void { gateway_reference: GatewayReference },
+    /// The gateway released `amount` of an authorization, keeping the rest
+    /// capturable (a partial void: cancelled lines, an edit that lowered the total).
+    ReleaseAuthorization {
+        gateway_reference: GatewayReference,
+        amount: Money,
+    },
     /// The gateway gave `amount` of the captured money back.
     Refund {
         gateway_reference: GatewayReference,
         amount: Money,
         reason: String,
+        /// The order's refund this is (absent for refunds made outside an order's
+        /// decision).
+        #[serde(default)]
+        refund_id: Option<RefundId>,
     },
 }
 
@@ -68,6 +79,7 @@ impl PaymentCommand {
             PaymentCommand::RecordFailure { .. } => "RecordFailure",
             PaymentCommand::Capture { .. } => "Capture",
             PaymentCommand::Void { .. } => "Void",
+            PaymentCommand::ReleaseAuthorization { .. } => "ReleaseAuthorization",
             PaymentCommand::Refund { .. } => "Refund",
         }
     }

@@ -14,6 +14,7 @@ use super::{
     CardSummary, GatewayReference, NextAction, Payment, PaymentCommand, PaymentError, PaymentEvent,
     PaymentStatus, TransactionKind,
 };
+use crate::order::RefundId;
 use crate::shared::{CustomerId, Money, OrderId, PaymentId, PaymentMethodToken};
 
 use PaymentStatus as S;
@@ -58,11 +59,16 @@ impl Payment {
                 amount,
             } => capture(record, gateway_reference, amount)?,
             PaymentCommand::Void { gateway_reference } => void(record, gateway_reference)?,
+            PaymentCommand::ReleaseAuthorization {
+                gateway_reference,
+                amount,
+            } => release(record, gateway_reference, amount)?,
             PaymentCommand::Refund {
                 gateway_reference,
                 amount,
                 reason,
-            } => refund(record, gateway_reference, amount, reason)?,
+                refund_id,
+            } => refund(record, gateway_reference, amount, reason, refund_id)?,
         };
         Ok(event.map(|event| self.with_figures_after(event)))
     }
@@ -267,11 +273,45 @@ fn void(record: &PaymentRecord, gateway_reference: GatewayReference) -> Decision
     }))
 }
 
+/// A partial void: at most what is still capturable, and never all of an
+/// authorization nothing was captured from (that is a [`void`]).
+fn release(record: &PaymentRecord, gateway_reference: GatewayReference, amount: Money) -> Decision {
+    if let Some(recorded) = find(&record.releases, &gateway_reference) {
+        return repeated(
+            TransactionKind::Release,
+            gateway_reference,
+            recorded,
+            amount,
+        );
+    }
+    let figures = record.figures();
+    if !matches!(figures.status, S::Authorized | S::PartiallyCaptured) {
+        return Err(PaymentError::ReleaseNotAllowed {
+            status: figures.status,
+        });
+    }
+    check_amount(record, amount)?;
+    if amount.amount() > figures.remaining_capturable.amount() {
+        return Err(PaymentError::ReleaseExceedsCapturable {
+            requested: amount,
+            remaining: figures.remaining_capturable,
+        });
+    }
+    Ok(Some(PaymentEvent::PaymentAuthorizationReleased {
+        payment_id: record.payment_id,
+        order_id: record.order_id,
+        gateway_reference,
+        amount,
+        after: figures,
+    }))
+}
+
 fn refund(
     record: &PaymentRecord,
     gateway_reference: GatewayReference,
     amount: Money,
     reason: String,
+    refund_id: Option<RefundId>,
 ) -> Decision {
     if let Some(recorded) = find(&record.refunds, &gateway_reference) {
         return repeated(TransactionKind::Refund, gateway_reference, recorded, amount);
@@ -298,6 +338,7 @@ fn refund(
         gateway_reference,
         amount,
         reason,
+        refund_id,
         after: figures,
     }))
 }

@@ -12,6 +12,7 @@ use crate::shared::{Currency, Money};
 pub enum TransactionKind {
     Authorization,
     Capture,
+    Release,
     Refund,
 }
 
@@ -20,6 +21,7 @@ impl fmt::Display for TransactionKind {
         f.write_str(match self {
             TransactionKind::Authorization => "authorization",
             TransactionKind::Capture => "capture",
+            TransactionKind::Release => "release",
             TransactionKind::Refund => "refund",
         })
     }
@@ -69,6 +71,12 @@ pub enum PaymentError {
     VoidNotAllowed { status: PaymentStatus },
     #[error("cannot refund {}", .status.a_payment())]
     RefundNotAllowed { status: PaymentStatus },
+    #[error("cannot release part of the authorization of {}", .status.a_payment())]
+    ReleaseNotAllowed { status: PaymentStatus },
+    #[error(
+        "cannot release {requested}: only {remaining} of the authorization remains capturable"
+    )]
+    ReleaseExceedsCapturable { requested: Money, remaining: Money },
 }
 
 impl PaymentError {
@@ -91,6 +99,8 @@ impl PaymentError {
             PaymentError::CaptureNotAllowed { .. } => "capture_not_allowed",
             PaymentError::VoidNotAllowed { .. } => "void_not_allowed",
             PaymentError::RefundNotAllowed { .. } => "refund_not_allowed",
+            PaymentError::ReleaseNotAllowed { .. } => "release_not_allowed",
+            PaymentError::ReleaseExceedsCapturable { .. } => "release_exceeds_capturable",
         }
     }
 }

@@ -7,6 +7,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use super::{CardSummary, GatewayReference, NextAction, PaymentStatus};
+use crate::order::RefundId;
 use crate::shared::{CustomerId, Money, OrderId, PaymentId, PaymentMethodToken};
 
 /// Every event type of the Payment aggregate, as `event_type()` names it.
@@ -18,6 +19,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "PaymentFailed",
     "PaymentCaptured",
     "PaymentVoided",
+    "PaymentAuthorizationReleased",
     "PaymentRefunded",
 ];
 
@@ -106,12 +108,25 @@ pub enum PaymentEvent {
         #[serde(flatten)]
         after: PaymentFigures,
     },
+    /// Part of the authorization released; the rest stays capturable.
+    PaymentAuthorizationReleased {
+        payment_id: PaymentId,
+        order_id: OrderId,
+        gateway_reference: GatewayReference,
+        amount: Money,
+        #[serde(flatten)]
+        after: PaymentFigures,
+    },
     PaymentRefunded {
         payment_id: PaymentId,
         order_id: OrderId,
         gateway_reference: GatewayReference,
         amount: Money,
         reason: String,
+        /// The order's refund (`OrderRefundRequested`/`OrderRefundRecorded`) this
+        /// money went back for; `None` before version 2 and for refunds made
+        /// outside an order's decision.
+        refund_id: Option<RefundId>,
         #[serde(flatten)]
         after: PaymentFigures,
     },
@@ -128,6 +143,7 @@ impl PaymentEvent {
             | PaymentEvent::PaymentFailed { after, .. }
             | PaymentEvent::PaymentCaptured { after, .. }
             | PaymentEvent::PaymentVoided { after, .. }
+            | PaymentEvent::PaymentAuthorizationReleased { after, .. }
             | PaymentEvent::PaymentRefunded { after, .. } => after,
         }
     }
@@ -141,6 +157,7 @@ impl PaymentEvent {
             | PaymentEvent::PaymentFailed { after, .. }
             | PaymentEvent::PaymentCaptured { after, .. }
             | PaymentEvent::PaymentVoided { after, .. }
+            | PaymentEvent::PaymentAuthorizationReleased { after, .. }
             | PaymentEvent::PaymentRefunded { after, .. } => after,
         }
     }
@@ -156,13 +173,20 @@ impl DomainEvent for PaymentEvent {
             PaymentEvent::PaymentFailed { .. } => "PaymentFailed",
             PaymentEvent::PaymentCaptured { .. } => "PaymentCaptured",
             PaymentEvent::PaymentVoided { .. } => "PaymentVoided",
+            PaymentEvent::PaymentAuthorizationReleased { .. } => "PaymentAuthorizationReleased",
             PaymentEvent::PaymentRefunded { .. } => "PaymentRefunded",
         }
         .to_owned()
     }
 
+    /// Version 2 of `PaymentRefunded` names the order's refund (upcaster in
+    /// [`crate::upcasting`]).
     fn event_version(&self) -> String {
-        "1".to_owned()
+        match self {
+            PaymentEvent::PaymentRefunded { .. } => "2",
+            _ => "1",
+        }
+        .to_owned()
     }
 }
 
@@ -248,12 +272,20 @@ mod tests {
                 amount: eur(100),
                 after: figures(PaymentStatus::Voided),
             },
+            PaymentEvent::PaymentAuthorizationReleased {
+                payment_id,
+                order_id,
+                gateway_reference: reference(),
+                amount: eur(40),
+                after: figures(PaymentStatus::Authorized),
+            },
             PaymentEvent::PaymentRefunded {
                 payment_id,
                 order_id,
                 gateway_reference: reference(),
                 amount: eur(100),
                 reason: "returned".into(),
+                refund_id: Some(crate::order::RefundId::new(Uuid::from_u128(3))),
                 after: figures(PaymentStatus::Refunded),
             },
         ]
@@ -274,9 +306,14 @@ mod tests {
     }
 
     #[test]
-    fn every_event_is_version_1_and_round_trips_through_json_tagged_by_its_type() {
+    fn every_event_round_trips_through_json_tagged_by_its_type() {
         for event in one_of_each() {
-            assert_eq!(event.event_version(), "1");
+            let expected = if event.event_type() == "PaymentRefunded" {
+                "2"
+            } else {
+                "1"
+            };
+            assert_eq!(event.event_version(), expected);
             let json = serde_json::to_value(&event).unwrap();
             let tag = json.as_object().unwrap().keys().next().unwrap().clone();
             assert_eq!(tag, event.event_type());

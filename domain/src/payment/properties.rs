@@ -49,7 +49,7 @@ fn command() -> impl Strategy<Value = PaymentCommand> {
         }),
         1 => reference().prop_map(|gateway_reference| PaymentCommand::Void { gateway_reference }),
         4 => (reference(), money()).prop_map(|(gateway_reference, amount)| {
-            PaymentCommand::Refund { gateway_reference, amount, reason: "r".into() }
+            PaymentCommand::Refund { gateway_reference, amount, reason: "r".into(), refund_id: None }
         }),
     ]
 }
@@ -88,6 +88,7 @@ fn take_what_is_left(command: PaymentCommand, payment: &Payment) -> PaymentComma
             gateway_reference,
             amount: figures.refundable,
             reason,
+            refund_id: None,
         },
         other => other,
     }

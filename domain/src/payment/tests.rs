@@ -126,6 +126,7 @@ fn refund(gateway_reference: &str, amount: Money) -> PaymentCommand {
         gateway_reference: reference(gateway_reference),
         amount,
         reason: "returned".into(),
+        refund_id: None,
     }
 }
 
@@ -212,6 +213,7 @@ fn refunded(gateway_reference: &str, amount: i64, after: PaymentFigures) -> Paym
         gateway_reference: reference(gateway_reference),
         amount: eur(amount),
         reason: "returned".into(),
+        refund_id: None,
         after,
     }
 }

@@ -8,11 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use domain::order::{CancelledBy, LineQuantity, OrderEvent, ReturnLine};
+use domain::order::{
+    CancelledBy, LineQuantity, OrderEvent, RefundFor, Replacement, ReturnCondition, ReturnLine,
+    ReturnReason,
+};
 use sqlx::PgExecutor;
 
 use super::document::{self, existing, DocumentProjection, EventContext, KeyKind, View};
-use super::pagination::{list_newest_first, Filter, Page};
+use super::pagination::{clamp_limit, decode_cursor, list_newest_first, Filter, Page};
 use super::view_types::{AddressView, MoneyView};
 use crate::Error;
 
@@ -140,11 +143,93 @@ pub struct ShipmentView {
     pub lines: Vec<ShipmentLineView>,
 }
 
+/// Where a return stands: requested by the customer, approved or rejected by an
+/// admin, received by the warehouse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReturnStatus {
     Requested,
+    Approved,
+    Rejected,
     Received,
+}
+
+impl ReturnStatus {
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            ReturnStatus::Requested => "requested",
+            ReturnStatus::Approved => "approved",
+            ReturnStatus::Rejected => "rejected",
+            ReturnStatus::Received => "received",
+        }
+    }
+}
+
+/// Why a unit comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnReasonView {
+    Damaged,
+    Defective,
+    WrongItem,
+    NotAsDescribed,
+    NoLongerNeeded,
+    Other,
+}
+
+impl From<ReturnReason> for ReturnReasonView {
+    fn from(reason: ReturnReason) -> Self {
+        match reason {
+            ReturnReason::Damaged => ReturnReasonView::Damaged,
+            ReturnReason::Defective => ReturnReasonView::Defective,
+            ReturnReason::WrongItem => ReturnReasonView::WrongItem,
+            ReturnReason::NotAsDescribed => ReturnReasonView::NotAsDescribed,
+            ReturnReason::NoLongerNeeded => ReturnReasonView::NoLongerNeeded,
+            ReturnReason::Other => ReturnReasonView::Other,
+        }
+    }
+}
+
+/// The condition a returned line arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnConditionView {
+    /// Back in stock.
+    Resellable,
+    /// Not restocked.
+    Damaged,
+    /// Received before conditions were recorded.
+    Unrecorded,
+}
+
+impl From<ReturnCondition> for ReturnConditionView {
+    fn from(condition: ReturnCondition) -> Self {
+        match condition {
+            ReturnCondition::Resellable => ReturnConditionView::Resellable,
+            ReturnCondition::Damaged => ReturnConditionView::Damaged,
+            ReturnCondition::Unrecorded => ReturnConditionView::Unrecorded,
+        }
+    }
+}
+
+/// Units of another SKU asked in exchange, at the catalog's price then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReplacementView {
+    pub sku: String,
+    pub name: String,
+    pub unit_price: MoneyView,
+    pub quantity: u32,
+}
+
+impl From<Replacement> for ReplacementView {
+    fn from(replacement: Replacement) -> Self {
+        ReplacementView {
+            sku: replacement.sku.as_str().to_owned(),
+            name: replacement.name,
+            unit_price: replacement.unit_price.into(),
+            quantity: replacement.quantity.get(),
+        }
+    }
 }
 
 /// One line of a return, valued at the price paid.
@@ -155,6 +240,11 @@ pub struct ReturnLineView {
     pub unit_price: MoneyView,
     pub quantity: u32,
     pub amount: MoneyView,
+    pub reason: ReturnReasonView,
+    pub note: Option<String>,
+    pub exchange_for: Option<ReplacementView>,
+    /// Once received.
+    pub condition: Option<ReturnConditionView>,
 }
 
 impl From<ReturnLine> for ReturnLineView {
@@ -165,34 +255,92 @@ impl From<ReturnLine> for ReturnLineView {
             unit_price: line.unit_price.into(),
             quantity: line.quantity.get(),
             amount: line.amount.into(),
+            reason: line.reason.into(),
+            note: line.note,
+            exchange_for: line.exchange_for.map(ReplacementView::from),
+            condition: None,
         }
     }
+}
+
+/// What a received return settled: the fee kept, what goes back, what the
+/// replacements took and what they cost beyond it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReturnSettlementView {
+    pub restocking_fee: MoneyView,
+    pub exchange_credit: MoneyView,
+    pub amount_due: MoneyView,
+    pub refund_amount: MoneyView,
+    /// The refund holding `refund_amount` (see `refunds`); none when nothing is owed.
+    pub refund_id: Option<Uuid>,
+    /// The order placed for the replacements, once the process placed it.
+    pub replacement_order_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReturnView {
     pub return_id: Uuid,
     pub status: ReturnStatus,
-    pub reason: String,
     pub lines: Vec<ReturnLineView>,
     pub return_value: MoneyView,
     pub requested_at: DateTime<Utc>,
+    /// When an admin approved or rejected it.
+    pub decided_at: Option<DateTime<Utc>>,
+    pub rejection_reason: Option<String>,
     pub received_at: Option<DateTime<Utc>>,
+    pub settlement: Option<ReturnSettlementView>,
+}
+
+/// What a refund gives money back for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RefundForView {
+    Return { return_id: Uuid },
+    LineCancellation,
+    Goodwill,
+    Unstated,
+}
+
+impl From<RefundFor> for RefundForView {
+    fn from(for_what: RefundFor) -> Self {
+        match for_what {
+            RefundFor::Return { return_id } => RefundForView::Return {
+                return_id: return_id.as_uuid(),
+            },
+            RefundFor::LineCancellation => RefundForView::LineCancellation,
+            RefundFor::Goodwill => RefundForView::Goodwill,
+            RefundFor::Unstated => RefundForView::Unstated,
+        }
+    }
+}
+
+/// `pending` while decided and not yet issued by the gateway, `recorded` after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Pending,
+    Recorded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RefundView {
     pub refund_id: Uuid,
     pub payment_id: Uuid,
+    pub status: RefundStatus,
     pub amount: MoneyView,
     pub lines: Vec<LineQuantityView>,
-    pub recorded_at: DateTime<Utc>,
+    pub for_what: RefundForView,
+    /// An admin's reason, for refunds they requested.
+    pub reason: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 /// Unshipped units of some lines, cancelled while the rest of the order went on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LineCancellationView {
     pub reason: String,
+    pub cancelled_by: CancelledByView,
     pub lines: Vec<LineQuantityView>,
     /// What these lines were worth, to be refunded.
     pub amount: MoneyView,
@@ -206,6 +354,16 @@ pub enum CancelledByView {
     Customer,
     Admin,
     System,
+}
+
+impl From<CancelledBy> for CancelledByView {
+    fn from(by: CancelledBy) -> Self {
+        match by {
+            CancelledBy::Customer => CancelledByView::Customer,
+            CancelledBy::Admin => CancelledByView::Admin,
+            CancelledBy::System => CancelledByView::System,
+        }
+    }
 }
 
 /// Why and by whom the whole order was cancelled.
@@ -242,6 +400,8 @@ pub struct OrderView {
     pub total_after_cancellations: MoneyView,
     pub payment: Option<OrderPaymentView>,
     pub failed_payments: Vec<FailedPaymentView>,
+    /// Captured so far: what ships is captured, never more.
+    pub captured_total: MoneyView,
     pub refunded_total: MoneyView,
     pub refunds: Vec<RefundView>,
     pub shipments: Vec<ShipmentView>,
@@ -272,6 +432,10 @@ impl OrderView {
                 *count = count.saturating_add(quantity);
             }
         }
+    }
+
+    fn return_mut(&mut self, return_id: Uuid) -> Option<&mut ReturnView> {
+        self.returns.iter_mut().find(|r| r.return_id == return_id)
     }
 
     fn set_stock(mut self, sku: &str, stock: StockStatus) -> Self {
@@ -344,6 +508,7 @@ impl View for OrderView {
                 total_after_cancellations: total.into(),
                 payment: None,
                 failed_payments: Vec::new(),
+                captured_total: MoneyView::zero(currency.code()),
                 refunded_total: MoneyView::zero(currency.code()),
                 refunds: Vec::new(),
                 shipments: Vec::new(),
@@ -450,11 +615,7 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
             view.status = OrderStatus::Cancelled;
             view.cancellation = Some(CancellationView {
                 reason,
-                cancelled_by: match cancelled_by {
-                    CancelledBy::Customer => CancelledByView::Customer,
-                    CancelledBy::Admin => CancelledByView::Admin,
-                    CancelledBy::System => CancelledByView::System,
-                },
+                cancelled_by: cancelled_by.into(),
                 amount_to_release: amount_to_release.into(),
                 cancelled_at: at.recorded_at,
             });
@@ -462,6 +623,7 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
         OrderEvent::OrderLinesCancelled {
             lines,
             reason,
+            cancelled_by,
             amount_to_refund,
             order_total_after,
             status_after,
@@ -474,6 +636,7 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
             }
             view.line_cancellations.push(LineCancellationView {
                 reason,
+                cancelled_by: cancelled_by.into(),
                 lines: lines
                     .into_iter()
                     .map(|line| LineQuantityView {
@@ -490,7 +653,6 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
         OrderEvent::OrderReturnRequested {
             return_id,
             lines,
-            reason,
             return_value,
             ..
         } => {
@@ -501,31 +663,126 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
             view.returns.push(ReturnView {
                 return_id: return_id.as_uuid(),
                 status: ReturnStatus::Requested,
-                reason,
                 lines: lines.into_iter().map(ReturnLineView::from).collect(),
                 return_value: return_value.into(),
                 requested_at: at.recorded_at,
+                decided_at: None,
+                rejection_reason: None,
                 received_at: None,
+                settlement: None,
             });
         }
+        OrderEvent::OrderReturnApproved { return_id, .. } => {
+            if let Some(record) = view.return_mut(return_id.as_uuid()) {
+                record.status = ReturnStatus::Approved;
+                record.decided_at = Some(at.recorded_at);
+            }
+        }
+        OrderEvent::OrderReturnRejected {
+            return_id,
+            reason,
+            lines,
+            ..
+        } => {
+            for rejected in &lines {
+                if let Some(line) = view.line_mut(rejected.sku.as_str()) {
+                    line.return_requested = line
+                        .return_requested
+                        .saturating_sub(rejected.quantity.get());
+                }
+            }
+            if let Some(record) = view.return_mut(return_id.as_uuid()) {
+                record.status = ReturnStatus::Rejected;
+                record.decided_at = Some(at.recorded_at);
+                record.rejection_reason = Some(reason);
+            }
+        }
         OrderEvent::OrderReturnReceived {
-            return_id, lines, ..
+            return_id,
+            lines,
+            restocking_fee,
+            exchange_credit,
+            amount_due,
+            refund_amount,
+            refund_id,
+            payment_id,
+            ..
         } => {
             view.count(
                 lines.iter().map(|l| (l.sku.as_str(), l.quantity.get())),
                 |line| &mut line.returned,
             );
-            let return_id = return_id.as_uuid();
-            if let Some(record) = view.returns.iter_mut().find(|r| r.return_id == return_id) {
+            if let Some(record) = view.return_mut(return_id.as_uuid()) {
                 record.status = ReturnStatus::Received;
                 record.received_at = Some(at.recorded_at);
+                for received in &lines {
+                    if let Some(line) = record
+                        .lines
+                        .iter_mut()
+                        .find(|l| l.sku == received.sku.as_str())
+                    {
+                        line.condition = Some(received.condition.into());
+                    }
+                }
+                record.settlement = Some(ReturnSettlementView {
+                    restocking_fee: restocking_fee.into(),
+                    exchange_credit: exchange_credit.into(),
+                    amount_due: amount_due.into(),
+                    refund_amount: refund_amount.into(),
+                    refund_id: refund_id.map(|id| id.as_uuid()),
+                    replacement_order_id: None,
+                });
+            }
+            if let (Some(refund_id), Some(payment_id)) = (refund_id, payment_id) {
+                view.refunds.push(RefundView {
+                    refund_id: refund_id.as_uuid(),
+                    payment_id: payment_id.as_uuid(),
+                    status: RefundStatus::Pending,
+                    amount: refund_amount.into(),
+                    lines: lines
+                        .into_iter()
+                        .map(|l| LineQuantityView {
+                            sku: l.sku.as_str().to_owned(),
+                            quantity: l.quantity.get(),
+                        })
+                        .collect(),
+                    for_what: RefundForView::Return {
+                        return_id: return_id.as_uuid(),
+                    },
+                    reason: None,
+                    requested_at: at.recorded_at,
+                    recorded_at: None,
+                });
             }
         }
+        OrderEvent::OrderPaymentCaptured { captured_total, .. } => {
+            view.captured_total = captured_total.into();
+        }
+        OrderEvent::OrderRefundRequested {
+            refund_id,
+            payment_id,
+            amount,
+            lines,
+            reason,
+            for_what,
+            ..
+        } => view.refunds.push(RefundView {
+            refund_id: refund_id.as_uuid(),
+            payment_id: payment_id.as_uuid(),
+            status: RefundStatus::Pending,
+            amount: amount.into(),
+            lines: lines.into_iter().map(LineQuantityView::from).collect(),
+            for_what: for_what.into(),
+            reason: Some(reason),
+            requested_at: at.recorded_at,
+            recorded_at: None,
+        }),
         OrderEvent::OrderRefundRecorded {
             refund_id,
             payment_id,
             amount,
             lines,
+            for_what,
             refunded_total,
             ..
         } => {
@@ -533,13 +790,24 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
                 lines.iter().map(|l| (l.sku.as_str(), l.quantity.get())),
                 |line| &mut line.refunded,
             );
-            view.refunds.push(RefundView {
-                refund_id: refund_id.as_uuid(),
-                payment_id: payment_id.as_uuid(),
-                amount: amount.into(),
-                lines: lines.into_iter().map(LineQuantityView::from).collect(),
-                recorded_at: at.recorded_at,
-            });
+            let id = refund_id.as_uuid();
+            match view.refunds.iter_mut().find(|r| r.refund_id == id) {
+                Some(held) => {
+                    held.status = RefundStatus::Recorded;
+                    held.recorded_at = Some(at.recorded_at);
+                }
+                None => view.refunds.push(RefundView {
+                    refund_id: id,
+                    payment_id: payment_id.as_uuid(),
+                    status: RefundStatus::Recorded,
+                    amount: amount.into(),
+                    lines: lines.into_iter().map(LineQuantityView::from).collect(),
+                    for_what: for_what.into(),
+                    reason: None,
+                    requested_at: at.recorded_at,
+                    recorded_at: Some(at.recorded_at),
+                }),
+            }
             view.refunded_total = refunded_total.into();
         }
     }
@@ -571,4 +839,68 @@ pub async fn list<'e>(
         filters.push(Filter::Text("status", status.as_str().to_owned()));
     }
     list_newest_first(executor, "placed_at", filters, limit, cursor).await
+}
+
+/// One return with the order it belongs to: the back office's returns queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReturnListItem {
+    pub order_id: Uuid,
+    pub customer_id: Option<Uuid>,
+    #[serde(rename = "return")]
+    pub return_: ReturnView,
+}
+
+/// Returns newest first (requested at, then return id), optionally in one status.
+pub async fn list_returns<'e>(
+    executor: impl PgExecutor<'e>,
+    status: Option<ReturnStatus>,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<ReturnListItem>, Error> {
+    let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(cursor)?;
+    let limit = clamp_limit(limit);
+    let (after_time, after_id) = after.unzip();
+    let rows: Vec<(
+        Uuid,
+        Option<Uuid>,
+        sqlx::types::Json<ReturnView>,
+        DateTime<Utc>,
+        Uuid,
+    )> = sqlx::query_as(
+        "SELECT o.order_id, o.customer_id, r.value,
+                    (r.value->>'requested_at')::timestamptz AS requested_at,
+                    (r.value->>'return_id')::uuid AS return_id
+               FROM read_orders o, jsonb_array_elements(o.doc -> 'returns') r
+              WHERE jsonb_array_length(o.doc -> 'returns') > 0
+                AND ($1::text IS NULL OR r.value->>'status' = $1)
+                AND ($2::timestamptz IS NULL
+                     OR (r.value->>'requested_at')::timestamptz < $2
+                     OR ((r.value->>'requested_at')::timestamptz = $2
+                         AND (r.value->>'return_id')::uuid > $3))
+              ORDER BY requested_at DESC, return_id
+              LIMIT $4",
+    )
+    .bind(status.map(|s| s.as_str()))
+    .bind(after_time)
+    .bind(after_id)
+    .bind(limit + 1)
+    .fetch_all(executor)
+    .await?;
+    Ok(Page::from_rows(
+        rows.into_iter()
+            .map(
+                |(order_id, customer_id, sqlx::types::Json(return_), at, id)| {
+                    (
+                        ReturnListItem {
+                            order_id,
+                            customer_id,
+                            return_,
+                        },
+                        (at, id),
+                    )
+                },
+            )
+            .collect(),
+        limit,
+    ))
 }

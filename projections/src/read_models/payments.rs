@@ -87,6 +87,8 @@ pub enum TransactionKind {
     Failure,
     Capture,
     Void,
+    /// Part of the authorization released (a partial void).
+    Release,
     Refund,
 }
 
@@ -99,6 +101,8 @@ pub struct PaymentTransactionView {
     pub amount: MoneyView,
     /// A decline's reason code and message, a failure's or a refund's reason.
     pub reason: Option<String>,
+    /// For a refund: the order's refund it is (see the order's `refunds`).
+    pub refund_id: Option<Uuid>,
     /// When it was recorded.
     pub at: DateTime<Utc>,
 }
@@ -159,6 +163,7 @@ fn entry(
         gateway_reference: gateway_reference.map(String::from),
         amount: amount.into(),
         reason,
+        refund_id: None,
         at: at.recorded_at,
     }
 }
@@ -178,6 +183,7 @@ impl View for PaymentView {
 
     fn fold(view: Option<Self>, event: PaymentEvent, at: &EventContext) -> Result<Self, String> {
         use TransactionKind as Kind;
+        let mut refund_id = None;
         let (view, logged, after) = match event {
             // `method` (the gateway's token) is left out on purpose.
             PaymentEvent::PaymentInitiated {
@@ -288,19 +294,36 @@ impl View for PaymentView {
                 let logged = entry(Kind::Void, Some(gateway_reference), amount, None);
                 (existing(view, "PaymentVoided")?, logged, after)
             }
+            PaymentEvent::PaymentAuthorizationReleased {
+                gateway_reference,
+                amount,
+                after,
+                ..
+            } => {
+                let logged = entry(Kind::Release, Some(gateway_reference), amount, None);
+                (
+                    existing(view, "PaymentAuthorizationReleased")?,
+                    logged,
+                    after,
+                )
+            }
             PaymentEvent::PaymentRefunded {
                 gateway_reference,
                 amount,
                 reason,
+                refund_id: for_refund,
                 after,
                 ..
             } => {
+                refund_id = for_refund.map(|id| id.as_uuid());
                 let logged = entry(Kind::Refund, Some(gateway_reference), amount, Some(reason));
                 (existing(view, "PaymentRefunded")?, logged, after)
             }
         };
         let mut view = view.with_figures(after);
-        view.transactions.push(logged(at));
+        let mut logged = logged(at);
+        logged.refund_id = refund_id;
+        view.transactions.push(logged);
         view.version = at.sequence;
         view.updated_at = at.recorded_at;
         Ok(view)

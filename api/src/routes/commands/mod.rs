@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod orders;
 pub mod payments;
 pub mod products;
+pub mod returns;
 
 use std::sync::Arc;
 
@@ -104,7 +105,9 @@ impl CommandContext {
             actor,
             actor_role: role,
             correlation_id: self.correlation_id,
-            causation_id: None,
+            // A person's command is caused by their request: with the request id
+            // as causation, every event in the log names what caused it.
+            causation_id: Some(self.request_id),
             request_id: self.request_id,
             command: command.to_owned(),
         }

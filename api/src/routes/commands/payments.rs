@@ -1,13 +1,13 @@
-//! Payment commands: refunds (admin), through the payment gateway.
+//! Payment commands: refunds (admin), decided on the payment's order.
 
 use axum::extract::State;
 use axum::response::Response;
-use domain::payment::{Payment, PaymentCommand};
+use domain::payment::Payment;
 use domain::shared::{Money, PaymentId};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Call, CommandContext};
+use super::CommandContext;
 use crate::auth::{Admins, Allowed};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
@@ -17,15 +17,20 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Refund {
-    /// At most what was captured and not yet refunded.
+    /// At most what was captured and is neither refunded nor held for a refund.
     #[schema(value_type = MoneySchema)]
     pub amount: Money,
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
+/// Refunds the payment's order: the same as `POST /commands/orders/{id}/refunds`
+/// for the order this payment pays (the amount held on the order, then issued by
+/// the checkout process through the gateway), so racing refunds cannot both
+/// reach the customer's card.
 #[utoipa::path(post, path = "/commands/payments/{id}/refund", tag = "commands",
-    params(("id" = Uuid, Path)), request_body = Refund,
-    responses((status = 200, body = super::CommandAccepted)),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = Refund,
+    responses((status = 200, body = super::orders::RefundRequested)),
     security(("bearer" = [])))]
 pub async fn refund(
     State(state): State<AppState>,
@@ -35,43 +40,19 @@ pub async fn refund(
     Json(body): Json<Refund>,
 ) -> Result<Response, ApiError> {
     let payment_id = PaymentId::new(id);
-    // Ask the aggregate before the gateway: a refund it would refuse must not
-    // reach the customer's card.
     let (loaded, _) = state
         .stores
-        .of::<domain::payment::Payment>()
+        .of::<Payment>()
         .load(&payment_id.to_string())
         .await?;
-    if !loaded.aggregate.exists() {
-        return Err(ApiError::Missing(format!("no payment {id}")));
-    }
-    let probe = PaymentCommand::Refund {
-        gateway_reference: domain::payment::GatewayReference::new("probe")
-            .map_err(ApiError::internal)?,
-        amount: body.amount,
-        reason: body.reason.clone(),
-    };
-    loaded
+    let order_id = loaded
         .aggregate
-        .decide(probe)
-        .map_err(|e| ApiError::from(commands::CommandError::Refused(e)))?;
-    // A retried request (same Idempotency-Key) refunds once at the gateway too.
-    let gateway_key = context
-        .claim
-        .as_ref()
-        .map(|claim| claim.uuid())
-        .unwrap_or(context.request_id);
-    let gateway_reference = state
-        .gateway
-        .refund(payment_id, body.amount, gateway_key)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let command = PaymentCommand::Refund {
-        gateway_reference,
+        .order_id()
+        .ok_or_else(|| ApiError::Missing(format!("no payment {id}")))?;
+    let request = super::orders::RequestRefund {
         amount: body.amount,
+        lines: Vec::new(),
         reason: body.reason,
     };
-    Call::<Payment>::new(payment_id, "refund", command)
-        .send(&state, &context)
-        .await
+    super::orders::request_refund(&state, &context, order_id, request).await
 }

@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use projections::read_models::orders::{self, OrderStatus, OrderView};
+use projections::read_models::orders::{
+    self, OrderStatus, OrderView, ReturnListItem, ReturnStatus,
+};
 use projections::read_models::pagination::Page;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -93,6 +95,47 @@ pub async fn list(
     let found = orders::list(
         &state.pool,
         customer_id,
+        filter.status,
+        page.limit()?,
+        page.cursor.as_deref(),
+    )
+    .await?;
+    Ok(private_json(&found))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReturnFilter {
+    /// Only returns in this status.
+    pub status: Option<ReturnStatus>,
+    /// 1 to 100 (larger is taken as 100); 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512)]
+    pub cursor: Option<String>,
+}
+
+/// The back office's returns queue (admins): every order's returns, newest
+/// request first, cursor-paged.
+#[utoipa::path(get, path = "/queries/returns", tag = "queries",
+    params(ReturnFilter, ("X-Consistency-Token" = Option<String>, Header)),
+    responses((status = 200, body = Page<ReturnListItem>)),
+    security(("bearer" = [])))]
+pub async fn returns(
+    State(state): State<AppState>,
+    principal: Principal,
+    token: ConsistencyToken,
+    Query(filter): Query<ReturnFilter>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let page = PageParams {
+        limit: filter.limit,
+        cursor: filter.cursor,
+    };
+    consistent(&state, "orders", token).await?;
+    let found = orders::list_returns(
+        &state.pool,
         filter.status,
         page.limit()?,
         page.cursor.as_deref(),

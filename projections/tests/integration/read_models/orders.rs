@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use domain::order::{
     CancelledBy, CancelledLine, LineQuantity, OrderEvent, OrderStatus as Status, PlacedLine,
-    RefundId, ReturnId, ReturnLine, ShipmentId, ShippedLine,
+    ReceivedLine, RefundFor, RefundId, ReturnCondition, ReturnId, ReturnLine, ReturnReason,
+    ShipmentId, ShippedLine,
 };
 use domain::shared::{
     CartId, CustomerId, Email, OrderId, PaymentId, PostalAddress, PostalAddressFields,
 };
 use projections::read_models::orders::{
-    self, CancelledByView, OrderStatus, OrderView, ReturnStatus, StockStatus,
+    self, CancelledByView, OrderStatus, OrderView, ReturnConditionView, ReturnStatus, StockStatus,
 };
 use projections::Error;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -72,6 +73,9 @@ fn return_line(code: &str, cents: i64, n: u32) -> ReturnLine {
         unit_price: eur(cents),
         quantity: qty(n),
         amount: eur(cents * i64::from(n)),
+        reason: ReturnReason::NoLongerNeeded,
+        note: Some("too small".into()),
+        exchange_for: None,
     }
 }
 
@@ -312,6 +316,7 @@ async fn every_order_event_changes_the_view_as_it_should(
             },
         ],
         reason: "out of stock at the warehouse".into(),
+        cancelled_by: CancelledBy::Customer,
         payment_id: Some(payment),
         amount_to_refund: eur(350),
         order_total_after: eur(945),
@@ -377,7 +382,6 @@ async fn every_order_event_changes_the_view_as_it_should(
         customer_id,
         return_id,
         lines: vec![return_line("A", 100, 1)],
-        reason: "too small".into(),
         return_value: eur(100),
     };
     append(&pool, "Order", &stream, next(), &requested).await;
@@ -387,24 +391,52 @@ async fn every_order_event_changes_the_view_as_it_should(
         (
             returned.return_id,
             returned.status,
-            returned.reason.as_str(),
+            returned.lines[0].note.as_deref(),
             returned.return_value.amount
         ),
-        (id(500), ReturnStatus::Requested, "too small", 100)
+        (id(500), ReturnStatus::Requested, Some("too small"), 100)
     );
     assert_eq!(returned.received_at, None);
 
+    let approved = OrderEvent::OrderReturnApproved {
+        order_id,
+        customer_id,
+        return_id,
+    };
+    append(&pool, "Order", &stream, next(), &approved).await;
+    assert_eq!(
+        order(&pool, o).await.returns[0].status,
+        ReturnStatus::Approved
+    );
     let received = OrderEvent::OrderReturnReceived {
         order_id,
         customer_id,
         return_id,
-        lines: vec![return_line("A", 100, 1)],
+        lines: vec![ReceivedLine {
+            sku: sku("A"),
+            name: "Product A".into(),
+            unit_price: eur(100),
+            quantity: qty(1),
+            amount: eur(100),
+            condition: ReturnCondition::Damaged,
+        }],
         return_value: eur(100),
+        restocking_fee: eur(0),
+        replacements: vec![],
+        exchange_credit: eur(0),
+        amount_due: eur(0),
+        refund_amount: eur(0),
+        refund_id: None,
+        payment_id: None,
     };
     append(&pool, "Order", &stream, next(), &received).await;
     let view = order(&pool, o).await;
     assert_eq!(view.returns[0].status, ReturnStatus::Received);
     assert!(view.returns[0].received_at.is_some());
+    assert_eq!(
+        view.returns[0].lines[0].condition,
+        Some(ReturnConditionView::Damaged)
+    );
 
     let refund = OrderEvent::OrderRefundRecorded {
         order_id,
@@ -413,6 +445,7 @@ async fn every_order_event_changes_the_view_as_it_should(
         payment_id: payment,
         amount: eur(450),
         lines: vec![line_quantity("A", 2), line_quantity("B", 1)],
+        for_what: RefundFor::Goodwill,
         refunded_total: eur(450),
         refundable_remaining: eur(845),
     };
@@ -430,7 +463,7 @@ async fn every_order_event_changes_the_view_as_it_should(
             figures("B", Reserved, [1, 1, 1, 0, 0, 1]),
         ]
     );
-    assert_eq!((view.status, view.version), (OrderStatus::Delivered, 14));
+    assert_eq!((view.status, view.version), (OrderStatus::Delivered, 15));
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]

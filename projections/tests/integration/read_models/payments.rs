@@ -163,6 +163,7 @@ async fn every_payment_event_changes_the_view_as_it_should(
             gateway_reference: reference(&format!("re_{refunded}")),
             amount: eur(amount),
             reason: "returned".into(),
+            refund_id: None,
             after: figures(status, 1000, 1000, refunded),
         };
         append(&pool, "Payment", &stream, next(), &refund).await;
