@@ -14,7 +14,7 @@ use crate::support::{spawn_app, Caller, TestApp};
 
 /// Asks `read` until `done` holds for its answer (the process runs in the
 /// background), for at most 20 s.
-async fn eventually<F, Fut>(read: F, done: impl Fn(&Value) -> bool) -> Value
+pub(crate) async fn eventually<F, Fut>(read: F, done: impl Fn(&Value) -> bool) -> Value
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Value>,
@@ -31,7 +31,7 @@ where
 }
 
 /// The order once `done` holds for it.
-async fn order_when(
+pub(crate) async fn order_when(
     app: &TestApp,
     who: &Customer,
     order_id: &str,
@@ -49,7 +49,13 @@ async fn order_when(
     .await
 }
 
-async fn check_out(app: &TestApp, who: &Customer, sku: &str, quantity: u32, token: &str) -> String {
+pub(crate) async fn check_out(
+    app: &TestApp,
+    who: &Customer,
+    sku: &str,
+    quantity: u32,
+    token: &str,
+) -> String {
     let cart = customer_cart(app, who).await;
     add_item(app, &cart, Caller::Bearer(&who.token), sku, quantity).await;
     let body =
@@ -65,7 +71,7 @@ async fn check_out(app: &TestApp, who: &Customer, sku: &str, quantity: u32, toke
     answer.body["order_id"].as_str().unwrap().to_owned()
 }
 
-async fn inventory(app: &TestApp, sku: &str) -> Value {
+pub(crate) async fn inventory(app: &TestApp, sku: &str) -> Value {
     app.query(
         &format!("/queries/inventory/{sku}"),
         Caller::Anonymous,
@@ -75,7 +81,7 @@ async fn inventory(app: &TestApp, sku: &str) -> Value {
     .body
 }
 
-fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
+pub(crate) fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
     move |order: &Value| order["status"] == status
 }
 
@@ -228,7 +234,7 @@ async fn fifty_checkouts_for_ten_units_confirm_exactly_ten(pool: PgPool) {
 /// authorization (after the payment was initiated, before its answer is recorded).
 /// It counts the idempotency keys it was asked with.
 #[derive(Default)]
-pub struct CrashingGateway {
+pub(crate) struct CrashingGateway {
     pub crash: std::sync::atomic::AtomicBool,
     pub keys: std::sync::Mutex<std::collections::BTreeSet<uuid::Uuid>>,
     /// Dies right after the gateway refunded, before the refund is recorded.
@@ -295,7 +301,7 @@ impl commands::payment_gateway::PaymentGateway for CrashingGateway {
     }
 }
 
-async fn count_of(pool: &PgPool, event_type: &str) -> i64 {
+pub(crate) async fn count_of(pool: &PgPool, event_type: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
         .bind(event_type)
         .fetch_one(pool)

@@ -2,6 +2,7 @@
 //! against a fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod after_sale;
 mod audit;
 mod bad_input;
 mod binary;
