@@ -88,7 +88,7 @@ struct Refund {
     payment_id: PaymentId,
     amount: Money,
     lines: Vec<LineQuantity>,
-    reason: &'static str,
+    reason: String,
     for_what: Option<RefundFor>,
 }
 
@@ -637,7 +637,7 @@ impl CheckoutProcess {
                         quantity: l.quantity,
                     })
                     .collect(),
-                reason: "cancelled lines",
+                reason: "cancelled lines".to_owned(),
                 for_what: Some(RefundFor::LineCancellation),
             };
             self.refund(refund, event).await?;
@@ -674,7 +674,7 @@ impl CheckoutProcess {
         let on_payment = PaymentCommand::Refund {
             gateway_reference: reference,
             amount: refund.amount,
-            reason: refund.reason.to_owned(),
+            reason: refund.reason,
             refund_id: Some(refund.refund_id),
         };
         self.payment(refund.payment_id, on_payment, event).await?;
@@ -695,6 +695,7 @@ impl CheckoutProcess {
             payment_id,
             amount,
             lines,
+            reason,
             ..
         } = decode::<OrderEvent>(event)?
         else {
@@ -706,7 +707,7 @@ impl CheckoutProcess {
             payment_id,
             amount,
             lines,
-            reason: "refund decided on the order",
+            reason,
             for_what: None,
         };
         self.refund(refund, event).await
@@ -764,7 +765,7 @@ impl CheckoutProcess {
                     quantity: l.quantity,
                 })
                 .collect(),
-            reason: "return received",
+            reason: format!("return {return_id} received"),
             for_what: None,
         };
         self.refund(refund, event).await
