@@ -37,6 +37,18 @@ pub static UPCASTERS: &[Upcaster] = &[
         upcast: product_created_v1_to_v2,
     },
     Upcaster {
+        event_type: "OrderPlaced",
+        from_version: "1",
+        to_version: "2",
+        upcast: order_placed_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "OrderConfirmed",
+        from_version: "1",
+        to_version: "2",
+        upcast: order_confirmed_v1_to_v2,
+    },
+    Upcaster {
         event_type: "OrderLinesCancelled",
         from_version: "1",
         to_version: "2",
@@ -73,6 +85,20 @@ fn edit_fields(mut payload: Value, tag: &str, edit: impl FnOnce(&mut Map<String,
     if let Some(Value::Object(fields)) = externally_tagged_mut(&mut payload, tag) {
         edit(fields);
     }
+    payload
+}
+
+/// No order replaced a return before version 2.
+fn order_placed_v1_to_v2(payload: Value) -> Value {
+    edit_fields(payload, "OrderPlaced", |fields| {
+        fields.entry("replaces").or_insert(Value::Null);
+    })
+}
+
+/// Version 1 confirmations always named a payment; version 2 reads the same
+/// JSON, and also allows `null`. Nothing to change, but the step keeps the
+/// chain whole.
+fn order_confirmed_v1_to_v2(payload: Value) -> Value {
     payload
 }
 
@@ -134,6 +160,7 @@ fn order_return_received_v1_to_v2(payload: Value) -> Value {
             .or_insert_with(|| Value::Array(Vec::new()));
         fields.entry("refund_id").or_insert(Value::Null);
         fields.entry("payment_id").or_insert(Value::Null);
+        fields.entry("replacement_order_id").or_insert(Value::Null);
     })
 }
 
@@ -326,6 +353,31 @@ mod tests {
 
     const ORDER: &str = "00000000-0000-0000-0000-00000000000a";
     const ID: &str = "00000000-0000-0000-0000-00000000000b";
+
+    #[test]
+    fn order_placed_v1_replaces_nothing_and_confirmed_v1_keeps_its_payment() {
+        use crate::order::OrderEvent;
+        let v1 = json!({"OrderPlaced": {
+            "order_id": ORDER, "cart_id": ID, "customer_id": null, "email": "a@b.co",
+            "shipping_address": {"name": "A", "line1": "B", "line2": null, "city": "C",
+                "postal_code": "D", "region": null, "country": "DE"},
+            "lines": [], "currency": "EUR", "subtotal": eur(100), "shipping_cost": eur(0),
+            "total": eur(100), "placed_at": "2024-01-01T00:00:00Z"}});
+        let OrderEvent::OrderPlaced { replaces, .. } =
+            reads_as_today::<OrderEvent>("OrderPlaced", v1)
+        else {
+            panic!("another event");
+        };
+        assert_eq!(replaces, None);
+        let v1 = json!({"OrderConfirmed": {
+            "order_id": ORDER, "customer_id": null, "payment_id": ID, "total": eur(100)}});
+        let OrderEvent::OrderConfirmed { payment_id, .. } =
+            reads_as_today::<OrderEvent>("OrderConfirmed", v1)
+        else {
+            panic!("another event");
+        };
+        assert_eq!(payment_id.map(|p| p.to_string()), Some(ID.to_owned()));
+    }
 
     #[test]
     fn order_lines_cancelled_v1_reads_as_cancelled_by_an_admin() {

@@ -583,3 +583,88 @@ async fn every_event_of_a_whole_order_life_names_actor_correlation_causation_and
     .unwrap();
     assert_eq!(causation, request);
 }
+
+/// Delivers a checkout of `sku` to `who`, returns it asking for `replacement`,
+/// approves and receives it; the replacement order's id.
+async fn exchanged(
+    app: &TestApp,
+    who: &Customer,
+    admin: &str,
+    sku: &str,
+    replacement: &str,
+) -> String {
+    let order_id = check_out_lines(app, who, &[(sku, 1)]).await;
+    order_when(app, who, &order_id, status_is("confirmed")).await;
+    ship_all(app, admin, &order_id, &[(sku, 1)]).await;
+    order_when(app, who, &order_id, status_is("shipped")).await;
+    post(
+        app,
+        &format!("/commands/orders/{order_id}/deliver"),
+        admin,
+        json!({}),
+    )
+    .await;
+    let requested = post(
+        app,
+        &format!("/commands/orders/{order_id}/returns"),
+        &who.token,
+        json!({"lines": [{"sku": sku, "quantity": 1, "reason": "wrong_item",
+                          "exchange_for": {"sku": replacement, "quantity": 1}}]}),
+    )
+    .await;
+    assert_eq!(requested.status, 200, "{}", requested.body);
+    let return_id = requested.body["return_id"].as_str().unwrap().to_owned();
+    let returns = format!("/commands/orders/{order_id}/returns/{return_id}");
+    assert_eq!(
+        post(app, &format!("{returns}/approve"), admin, json!({}))
+            .await
+            .status,
+        200
+    );
+    let received = post(
+        app,
+        &format!("{returns}/receive"),
+        admin,
+        json!({"lines": [{"sku": sku, "condition": "resellable"}]}),
+    )
+    .await;
+    assert_eq!(received.status, 200, "{}", received.body);
+    let order = order_when(app, who, &order_id, |o| {
+        o["returns"][0]["settlement"]["replacement_order_id"].is_string()
+    })
+    .await;
+    order["returns"][0]["settlement"]["replacement_order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn an_exchange_places_the_replacement_order_free_or_for_the_difference(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    for (sku, price) in [("MUG-1", 1200), ("MUG-BLUE", 1200), ("MUG-XL", 1500)] {
+        published_product(&app, sku, price, "kitchen").await;
+        stocked(&app, sku, 0, 5).await;
+    }
+    let admin = admin(&app);
+    let ada = customer(&app);
+
+    // Same price: the replacement ships at no charge, with no payment at all.
+    let free = exchanged(&app, &ada, &admin, "MUG-1", "MUG-BLUE").await;
+    let replacement = order_when(&app, &ada, &free, status_is("confirmed")).await;
+    assert_eq!(amount(&replacement["total"]), 0);
+    assert_eq!(amount(&replacement["replaces"]["credit"]), 1200);
+    assert!(replacement["payment"].is_null(), "{replacement}");
+    assert_eq!(replacement["lines"][0]["sku"], "MUG-BLUE");
+    eventually(|| inventory(&app, "MUG-BLUE"), |s| s["reserved"] == 1).await;
+
+    // Dearer: the customer pays the difference with the original card.
+    let dearer = exchanged(&app, &ada, &admin, "MUG-1", "MUG-XL").await;
+    let replacement = order_when(&app, &ada, &dearer, status_is("confirmed")).await;
+    assert_eq!(amount(&replacement["total"]), 300);
+    assert_eq!(amount(&replacement["payment"]["authorized_amount"]), 300);
+    // Neither return refunded anything: the value went to the replacements.
+    assert_eq!(count_of(&pool, "PaymentRefunded").await, 0);
+    // Resellable mugs went back to stock: 5 − 2 shipped + 2 returned.
+    eventually(|| inventory(&app, "MUG-1"), |s| s["on_hand"] == 5).await;
+}

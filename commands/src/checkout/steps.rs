@@ -7,11 +7,11 @@ use domain::inventory::{
     AdjustmentReason, Inventory, InventoryCommand, InventoryError, ReleaseReason,
 };
 use domain::order::{
-    CancelledBy, LineQuantity, OrderCommand, OrderEvent, OrderStatus, RefundFor, RefundId,
-    ReturnCondition,
+    CancelledBy, LineQuantity, Order, OrderCommand, OrderEvent, OrderStatus, RefundFor, RefundId,
+    Replacement, Replaces, ReturnCondition, ReturnId,
 };
 use domain::payment::{Payment, PaymentCommand, PaymentEvent};
-use domain::shared::{Money, OrderId, PaymentId, PaymentMethodToken};
+use domain::shared::{LineItem, Money, OrderId, PaymentId, PaymentMethodToken, Quantity};
 use eventlog::decode;
 use eventlog::RecordedEvent;
 use projections::Error;
@@ -79,6 +79,15 @@ fn caused_by(event: &RecordedEvent, command: &str) -> CommandMetadata {
 /// A key for a gateway call, the same every time `event` is handled.
 fn gateway_key(event: &RecordedEvent, call: &str) -> Uuid {
     Uuid::new_v5(&event.event_id, call.as_bytes())
+}
+
+/// What a received return asks to send instead of money.
+struct Exchange {
+    original: OrderId,
+    replacement: OrderId,
+    return_id: ReturnId,
+    replacements: Vec<Replacement>,
+    credit: Money,
 }
 
 /// A refund the order decided, on its way to the gateway.
@@ -222,24 +231,29 @@ impl CheckoutProcess {
             lines,
             shipping_cost: Money::new(self.settings.shipping_cost_minor, currency),
             placed_at: checked_out_at,
+            replaces: None,
         };
         self.order(order_id, place, event).await
     }
 
     async fn reserve(&self, event: &RecordedEvent) -> Result<(), Error> {
         let OrderEvent::OrderPlaced {
-            order_id, lines, ..
+            order_id,
+            lines,
+            replaces,
+            ..
         } = decode::<OrderEvent>(event)?
         else {
             return Ok(());
         };
-        // Only orders this process placed from a checkout are its to move on.
+        // Only orders this process placed (from a checkout, or replacing a
+        // return) are its to move on.
         let from_checkout: Option<i32> =
             sqlx::query_scalar("SELECT 1 FROM checkout_payment_methods WHERE order_id = $1")
                 .bind(order_id.as_uuid())
                 .fetch_optional(&self.pool)
                 .await?;
-        if from_checkout.is_none() {
+        if from_checkout.is_none() && replaces.is_none() {
             return Ok(());
         }
         let ttl = ChronoDuration::from_std(self.settings.reservation_ttl)
@@ -284,6 +298,12 @@ impl CheckoutProcess {
         else {
             return Ok(());
         };
+        if total.amount() == 0 {
+            // A replacement its return paid for: nothing to authorize.
+            return self
+                .order(order_id, OrderCommand::ConfirmOrder {}, event)
+                .await;
+        }
         let token: Option<String> = sqlx::query_scalar(
             "SELECT payment_token FROM checkout_payment_methods WHERE order_id = $1",
         )
@@ -291,9 +311,23 @@ impl CheckoutProcess {
         .fetch_optional(&self.pool)
         .await?;
         let Some(method) = token.and_then(|t| PaymentMethodToken::new(t).ok()) else {
-            return Err(Error::Rejected(format!(
-                "no payment method kept for order {order_id}"
-            )));
+            // Not placed from a checkout: not this process's to pay for, unless it
+            // is a replacement it placed, whose difference nothing can pay.
+            let (order, _) = self
+                .stores
+                .of::<Order>()
+                .load(&order_id.to_string())
+                .await
+                .map_err(transient)?;
+            if order
+                .aggregate
+                .placed()
+                .is_some_and(|p| p.replaces.is_some())
+            {
+                let reason = "no payment method is kept to pay the difference".to_owned();
+                return self.cancel(order_id, reason, event).await;
+            }
+            return Ok(());
         };
         let payment_id = payment_of(order_id);
         let initiate = PaymentCommand::InitiatePayment {
@@ -652,6 +686,67 @@ impl CheckoutProcess {
         Ok(())
     }
 
+    /// Places the replacement order of an exchange: to the original order's
+    /// customer and address, at no shipping cost, its return's credit off the
+    /// total; any difference is paid with the original order's payment method.
+    async fn place_replacement(
+        &self,
+        exchange: Exchange,
+        event: &RecordedEvent,
+    ) -> Result<(), Error> {
+        let (original, _) = self
+            .stores
+            .of::<Order>()
+            .load(&exchange.original.to_string())
+            .await
+            .map_err(transient)?;
+        let Some(original) = original.aggregate.placed().cloned() else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO checkout_payment_methods (order_id, payment_token)
+             SELECT $2, payment_token FROM checkout_payment_methods WHERE order_id = $1
+             ON CONFLICT (order_id) DO NOTHING",
+        )
+        .bind(exchange.original.as_uuid())
+        .bind(exchange.replacement.as_uuid())
+        .execute(&self.pool)
+        .await?;
+        // One line per SKU, as an order wants them.
+        let mut lines: Vec<LineItem> = Vec::new();
+        for wanted in exchange.replacements {
+            match lines.iter_mut().find(|l| l.sku == wanted.sku) {
+                Some(line) => {
+                    let more = line.quantity.get().saturating_add(wanted.quantity.get());
+                    line.quantity =
+                        Quantity::new(more).map_err(|e| Error::Rejected(e.to_string()))?;
+                }
+                None => lines.push(LineItem {
+                    sku: wanted.sku,
+                    name: wanted.name,
+                    unit_price: wanted.unit_price,
+                    quantity: wanted.quantity,
+                }),
+            }
+        }
+        let place = OrderCommand::PlaceOrder {
+            order_id: exchange.replacement,
+            cart_id: original.cart_id,
+            customer_id: original.customer_id,
+            email: original.email,
+            shipping_address: original.shipping_address,
+            lines,
+            shipping_cost: Money::zero(original.currency),
+            placed_at: event.recorded_at,
+            replaces: Some(Replaces {
+                order_id: exchange.original,
+                return_id: exchange.return_id,
+                credit: exchange.credit,
+            }),
+        };
+        self.order(exchange.replacement, place, event).await
+    }
+
     async fn load_payment(&self, payment_id: PaymentId) -> Result<Payment, Error> {
         let (payment, _) = self
             .stores
@@ -723,11 +818,24 @@ impl CheckoutProcess {
             refund_amount,
             refund_id,
             payment_id,
+            replacements,
+            exchange_credit,
+            replacement_order_id,
             ..
         } = decode::<OrderEvent>(event)?
         else {
             return Ok(());
         };
+        if let Some(replacement) = replacement_order_id {
+            let exchange = Exchange {
+                original: order_id,
+                replacement,
+                return_id,
+                replacements,
+                credit: exchange_credit,
+            };
+            self.place_replacement(exchange, event).await?;
+        }
         for line in &lines {
             if line.condition != ReturnCondition::Resellable
                 || self
@@ -809,6 +917,22 @@ impl CheckoutProcess {
                 event,
             )
             .await?;
+        }
+        // A replacement that will not ship gives its credit back: as a refund on
+        // the order whose return paid for it.
+        if let Some(replaces) = order
+            .aggregate
+            .placed()
+            .and_then(|p| p.replaces.clone())
+            .filter(|r| r.credit.amount() > 0)
+        {
+            let refund = OrderCommand::RequestRefund {
+                refund_id: RefundId::new(Uuid::new_v5(&order_id.as_uuid(), b"credit")),
+                amount: replaces.credit,
+                lines: Vec::new(),
+                reason: format!("replacement order {order_id} was cancelled"),
+            };
+            self.order(replaces.order_id, refund, event).await?;
         }
         let payment_id = payment_id.unwrap_or_else(|| payment_of(order_id));
         let (payment, _) = self

@@ -286,6 +286,7 @@ impl PlacedOrder {
             .iter()
             .filter_map(|l| l.exchange_for.clone())
             .collect();
+        let record_has_no_replacements = replacements.is_empty();
         let mut replacement_value = Money::zero(self.currency);
         for replacement in &replacements {
             let worth = replacement
@@ -330,6 +331,7 @@ impl PlacedOrder {
             },
             refund_id,
             payment_id: refund_id.and(payment_id),
+            replacement_order_id: (!record_has_no_replacements).then(|| replacement_of(return_id)),
         }])
     }
 
@@ -585,6 +587,12 @@ impl super::PendingRefund {
             for_what: self.for_what,
         }
     }
+}
+
+/// The order that ships a return's replacements: one per return, so a
+/// redelivered receipt places it once.
+pub fn replacement_of(return_id: ReturnId) -> crate::shared::OrderId {
+    crate::shared::OrderId::new(Uuid::new_v5(&return_id.as_uuid(), b"replacement"))
 }
 
 /// The refund a received return holds: one per return, so its id follows from the

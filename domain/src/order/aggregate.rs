@@ -10,10 +10,12 @@ use chrono::{DateTime, Utc};
 
 use super::{
     CancelledBy, LineQuantity, OrderCommand, OrderError, OrderEvent, OrderStatus, PendingRefund,
-    RefundFor, RefundId, ReturnId, ReturnLine, ReturnStatus, ShipmentId,
+    RefundFor, RefundId, Replaces, ReturnId, ReturnLine, ReturnStatus, ShipmentId,
 };
 use crate::payment::GatewayReference;
-use crate::shared::{Currency, CustomerId, Money, OrderId, PaymentId, Quantity, Sku};
+use crate::shared::{
+    CartId, Currency, CustomerId, Email, Money, OrderId, PaymentId, PostalAddress, Quantity, Sku,
+};
 
 /// An order stream. Empty until `OrderPlaced`: every other command is refused with
 /// `not_found` until then.
@@ -37,7 +39,13 @@ impl Order {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct PlacedOrder {
     pub order_id: OrderId,
+    pub cart_id: CartId,
     pub customer_id: Option<CustomerId>,
+    /// Kept for the order's replacements, which ship to the same customer.
+    pub email: Email,
+    pub shipping_address: PostalAddress,
+    /// For a replacement order: the return it replaces and the credit it took.
+    pub replaces: Option<Replaces>,
     pub status: OrderStatus,
     pub currency: Currency,
     /// In the order they were placed in; SKUs are unique.
@@ -177,16 +185,24 @@ impl Aggregate for Order {
     fn apply(&mut self, event: Self::Event) {
         if let OrderEvent::OrderPlaced {
             order_id,
+            cart_id,
             customer_id,
+            email,
+            shipping_address,
             lines,
             currency,
             total,
+            replaces,
             ..
         } = event
         {
             self.placed = Some(PlacedOrder {
                 order_id,
+                cart_id,
                 customer_id,
+                email,
+                shipping_address,
+                replaces,
                 status: OrderStatus::Placed,
                 currency,
                 lines: lines

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{LineCondition, RefundFor, RefundId, ReturnId, ReturnRequestLine, ShipmentId};
+use super::{
+    LineCondition, RefundFor, RefundId, Replaces, ReturnId, ReturnRequestLine, ShipmentId,
+};
 use crate::payment::GatewayReference;
 use crate::shared::{
     CartId, CustomerId, Email, LineItem, Money, OrderId, PaymentId, PostalAddress, Quantity, Sku,
@@ -46,6 +48,9 @@ pub enum OrderCommand {
         lines: Vec<LineItem>,
         shipping_cost: Money,
         placed_at: DateTime<Utc>,
+        /// For the replacement order of an exchange: the return that pays for it.
+        #[serde(default)]
+        replaces: Option<Replaces>,
     },
     /// Inventory reserved the whole quantity of this line.
     RecordStockReserved {

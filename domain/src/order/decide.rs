@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use super::aggregate::{OrderLine, PlacedOrder, StockOutcome};
 use super::events::{PlacedLine, ShippedLine};
 use super::{
-    CancelledBy, LineQuantity, Order, OrderCommand, OrderError, OrderEvent, OrderStatus, ShipmentId,
+    CancelledBy, LineQuantity, Order, OrderCommand, OrderError, OrderEvent, OrderStatus, Replaces,
+    ShipmentId,
 };
 use crate::shared::{
     CartId, Currency, CustomerId, Email, LineItem, Money, MoneyError, OrderId, PaymentId,
@@ -37,6 +38,7 @@ impl Order {
                     lines,
                     shipping_cost,
                     placed_at,
+                    replaces,
                 },
             ) => place(Placement {
                 order_id,
@@ -47,6 +49,7 @@ impl Order {
                 lines,
                 shipping_cost,
                 placed_at,
+                replaces,
             }),
             (Some(_), OrderCommand::PlaceOrder { .. }) => Err(OrderError::AlreadyExists),
             (None, _) => Err(OrderError::NotFound),
@@ -65,6 +68,7 @@ struct Placement {
     lines: Vec<LineItem>,
     shipping_cost: Money,
     placed_at: DateTime<Utc>,
+    replaces: Option<Replaces>,
 }
 
 fn place(placement: Placement) -> Decision {
@@ -98,9 +102,24 @@ fn place(placement: Placement) -> Decision {
     }
     let subtotal =
         Money::sum(currency, lines.iter().map(|line| &line.line_total)).map_err(money_error)?;
-    let total = subtotal
+    let before_credit = subtotal
         .checked_add(&placement.shipping_cost)
         .map_err(money_error)?;
+    let total = match &placement.replaces {
+        None => before_credit,
+        Some(replaces) => {
+            same_currency(currency, &replaces.credit)?;
+            if replaces.credit.is_negative() || replaces.credit.amount() > before_credit.amount() {
+                return Err(OrderError::InvalidCredit {
+                    credit: replaces.credit,
+                    total: before_credit,
+                });
+            }
+            before_credit
+                .checked_sub(&replaces.credit)
+                .map_err(money_error)?
+        }
+    };
     Ok(vec![OrderEvent::OrderPlaced {
         order_id: placement.order_id,
         cart_id: placement.cart_id,
@@ -113,6 +132,7 @@ fn place(placement: Placement) -> Decision {
         shipping_cost: placement.shipping_cost,
         total,
         placed_at: placement.placed_at,
+        replaces: placement.replaces,
     }])
 }
 
@@ -385,9 +405,18 @@ impl PlacedOrder {
             (OrderStatus::AwaitingPayment, Some(payment)) => Ok(vec![OrderEvent::OrderConfirmed {
                 order_id: self.order_id,
                 customer_id: self.customer_id,
-                payment_id: payment.payment_id,
+                payment_id: Some(payment.payment_id),
                 total: self.total,
             }]),
+            // Nothing to pay (a replacement its return paid for): no payment needed.
+            (OrderStatus::AwaitingPayment, None) if self.total.amount() == 0 => {
+                Ok(vec![OrderEvent::OrderConfirmed {
+                    order_id: self.order_id,
+                    customer_id: self.customer_id,
+                    payment_id: None,
+                    total: self.total,
+                }])
+            }
             (OrderStatus::AwaitingPayment, None) => {
                 Err(OrderError::PaymentNotAuthorized { state: self.status })
             }

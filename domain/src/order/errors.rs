@@ -103,6 +103,8 @@ pub enum OrderError {
     CaptureExceedsAuthorized { captured: Money, authorized: Money },
     #[error("cannot refund {requested}: only {refundable} of what was captured is neither refunded nor held for a refund")]
     RefundExceedsCaptured { requested: Money, refundable: Money },
+    #[error("a credit must be between zero and the order's total {total}, got {credit}")]
+    InvalidCredit { credit: Money, total: Money },
     #[error("this order has no return {return_id}")]
     UnknownReturn { return_id: ReturnId },
     #[error("return {return_id} has already been received")]
@@ -166,6 +168,7 @@ impl OrderError {
             OrderError::InvalidRestockingFee { .. } => "invalid_restocking_fee",
             OrderError::CaptureExceedsAuthorized { .. } => "capture_exceeds_authorized",
             OrderError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
+            OrderError::InvalidCredit { .. } => "invalid_credit",
             OrderError::UnknownReturn { .. } => "unknown_return",
             OrderError::ReturnAlreadyReceived { .. } => "return_already_received",
             OrderError::NoPaymentToRefund { .. } => "no_payment_to_refund",

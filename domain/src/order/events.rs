@@ -7,8 +7,8 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CancelledBy, LineQuantity, OrderStatus, RefundFor, RefundId, Replacement, ReturnCondition,
-    ReturnId, ReturnReason, ShipmentId,
+    CancelledBy, LineQuantity, OrderStatus, RefundFor, RefundId, Replacement, Replaces,
+    ReturnCondition, ReturnId, ReturnReason, ShipmentId,
 };
 use crate::payment::GatewayReference;
 use crate::shared::{
@@ -92,8 +92,11 @@ pub enum OrderEvent {
         currency: Currency,
         subtotal: Money,
         shipping_cost: Money,
+        /// Subtotal plus shipping, minus the credit of what it replaces.
         total: Money,
         placed_at: DateTime<Utc>,
+        /// For the replacement order of an exchange (v2).
+        replaces: Option<Replaces>,
     },
     OrderStockReserved {
         order_id: OrderId,
@@ -131,7 +134,9 @@ pub enum OrderEvent {
     OrderConfirmed {
         order_id: OrderId,
         customer_id: Option<CustomerId>,
-        payment_id: PaymentId,
+        /// `None` for an order with nothing to pay (v2): a replacement its
+        /// return's credit paid for.
+        payment_id: Option<PaymentId>,
         total: Money,
     },
     OrderShipped {
@@ -227,6 +232,8 @@ pub enum OrderEvent {
         refund_amount: Money,
         refund_id: Option<RefundId>,
         payment_id: Option<PaymentId>,
+        /// The order the process places for the replacements, when there are any.
+        replacement_order_id: Option<OrderId>,
     },
     OrderPaymentCaptured {
         order_id: OrderId,
@@ -318,7 +325,9 @@ impl OrderEvent {
     /// The shape version of this event type, as stored in `event_version`.
     pub const fn version(&self) -> &'static str {
         match self {
-            OrderEvent::OrderLinesCancelled { .. }
+            OrderEvent::OrderPlaced { .. }
+            | OrderEvent::OrderConfirmed { .. }
+            | OrderEvent::OrderLinesCancelled { .. }
             | OrderEvent::OrderReturnRequested { .. }
             | OrderEvent::OrderReturnReceived { .. }
             | OrderEvent::OrderRefundRecorded { .. } => "2",
@@ -332,7 +341,8 @@ impl DomainEvent for OrderEvent {
         self.name().to_owned()
     }
 
-    /// Version 2: `OrderLinesCancelled` names who cancelled, `OrderReturnRequested`
+    /// Version 2: `OrderPlaced` may replace a return, `OrderConfirmed` may have no
+    /// payment, `OrderLinesCancelled` names who cancelled, `OrderReturnRequested`
     /// has a reason per line and exchanges, `OrderReturnReceived` conditions, fee,
     /// refund and replacements, `OrderRefundRecorded` what it is for (upcasters in
     /// [`crate::upcasting`]).
@@ -412,6 +422,11 @@ mod tests {
                 shipping_cost: money,
                 total: money,
                 placed_at: at,
+                replaces: Some(Replaces {
+                    order_id,
+                    return_id,
+                    credit: money,
+                }),
             },
             OrderEvent::OrderStockReserved {
                 order_id,
@@ -446,7 +461,7 @@ mod tests {
             OrderEvent::OrderConfirmed {
                 order_id,
                 customer_id: None,
-                payment_id,
+                payment_id: Some(payment_id),
                 total: money,
             },
             OrderEvent::OrderShipped {
@@ -520,6 +535,7 @@ mod tests {
                 refund_amount: money,
                 refund_id: Some(refund_id),
                 payment_id: Some(payment_id),
+                replacement_order_id: Some(order_id),
             },
             OrderEvent::OrderPaymentCaptured {
                 order_id,

@@ -101,7 +101,7 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-pub use after_sale::refund_of;
+pub use after_sale::{refund_of, replacement_of};
 pub use aggregate::{
     AuthorizedPayment, Cancellation, Order, OrderLine, PlacedOrder, RefundRecord, ReturnRecord,
     StockOutcome,
@@ -113,7 +113,7 @@ pub use events::{
 };
 pub use ids::{RefundId, ReturnId, ShipmentId};
 pub use returns::{
-    LineCondition, PendingRefund, RefundFor, Replacement, ReturnCondition, ReturnReason,
+    LineCondition, PendingRefund, RefundFor, Replacement, Replaces, ReturnCondition, ReturnReason,
     ReturnRequestLine, ReturnStatus,
 };
 pub use status::OrderStatus;

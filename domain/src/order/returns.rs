@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{LineQuantity, RefundId, ReturnId};
-use crate::shared::{Money, PaymentId, Quantity, Sku};
+use crate::shared::{Money, OrderId, PaymentId, Quantity, Sku};
 
 /// Why a customer sends a unit back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -130,4 +130,15 @@ pub struct PendingRefund {
     pub amount: Money,
     pub lines: Vec<LineQuantity>,
     pub for_what: RefundFor,
+}
+
+/// What a replacement order replaces: the return of another order whose value
+/// pays for it, up to `credit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replaces {
+    pub order_id: OrderId,
+    pub return_id: ReturnId,
+    /// Taken off the replacement order's total (at most the total).
+    pub credit: Money,
 }

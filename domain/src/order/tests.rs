@@ -129,6 +129,7 @@ fn place_with(lines: Vec<LineItem>, shipping_cost: Money) -> OrderCommand {
         lines,
         shipping_cost,
         placed_at: at(9),
+        replaces: None,
     }
 }
 
@@ -169,6 +170,7 @@ fn placed() -> OrderEvent {
         shipping_cost: eur_amount(500),
         total: total(),
         placed_at: at(9),
+        replaces: None,
     }
 }
 
@@ -221,7 +223,7 @@ fn confirmed() -> OrderEvent {
     OrderEvent::OrderConfirmed {
         order_id: order_id(),
         customer_id: customer(),
-        payment_id: payment(),
+        payment_id: Some(payment()),
         total: total(),
     }
 }
@@ -597,6 +599,7 @@ fn places_a_guest_order_without_a_customer() {
             lines,
             shipping_cost,
             placed_at,
+            replaces: None,
         })
         .inspect_result()
         .unwrap();
@@ -1458,6 +1461,7 @@ fn return_received(
         refund_amount: eur_amount(refund),
         refund_id: (refund > 0).then(|| refund_of(return_id(n))),
         payment_id: (refund > 0).then(payment),
+        replacement_order_id: None,
     }
 }
 
@@ -1624,12 +1628,14 @@ fn an_exchange_at_the_same_price_owes_nothing_either_way() {
         restocking_fee,
         replacements,
         exchange_credit,
+        replacement_order_id,
         ..
     } = &mut expected
     {
         *restocking_fee = eur_amount(0);
         *replacements = vec![replacement];
         *exchange_credit = eur_amount(1200);
+        *replacement_order_id = Some(replacement_of(return_id(1)));
     }
     given(history)
         .when(receive_return(1))
@@ -2028,4 +2034,128 @@ fn state_survives_a_snapshot_round_trip() {
     let json = serde_json::to_value(&order).unwrap();
     assert_eq!(serde_json::from_value::<Order>(json).unwrap(), order);
     assert_eq!(order.status(), Some(OrderStatus::Delivered));
+}
+
+// ---------------------------------------------------------------- replacements
+
+fn replaces(credit: i64) -> Replaces {
+    Replaces {
+        order_id: OrderId::new(Uuid::from_u128(77)),
+        return_id: return_id(1),
+        credit: eur_amount(credit),
+    }
+}
+
+fn place_replacement(credit: i64) -> OrderCommand {
+    let OrderCommand::PlaceOrder {
+        order_id,
+        cart_id,
+        customer_id,
+        email,
+        shipping_address,
+        lines,
+        shipping_cost,
+        placed_at,
+        ..
+    } = place()
+    else {
+        unreachable!()
+    };
+    OrderCommand::PlaceOrder {
+        order_id,
+        cart_id,
+        customer_id,
+        email,
+        shipping_address,
+        lines,
+        shipping_cost,
+        placed_at,
+        replaces: Some(replaces(credit)),
+    }
+}
+
+#[test]
+fn a_replacement_order_takes_its_return_s_credit_off_the_total() {
+    let mut expected = placed();
+    if let OrderEvent::OrderPlaced {
+        total, replaces: r, ..
+    } = &mut expected
+    {
+        *total = eur_amount(5400 - 5000);
+        *r = Some(replaces(5000));
+    }
+    given(vec![])
+        .when(place_replacement(5000))
+        .then_expect_events(vec![expected]);
+    given(vec![])
+        .when(place_replacement(5401))
+        .then_expect_error(OrderError::InvalidCredit {
+            credit: eur_amount(5401),
+            total: total(),
+        });
+}
+
+#[test]
+fn a_replacement_with_nothing_to_pay_is_confirmed_without_a_payment() {
+    let mut placed = placed();
+    let mut fully = fully_reserved();
+    if let OrderEvent::OrderPlaced {
+        total, replaces: r, ..
+    } = &mut placed
+    {
+        *total = eur_amount(0);
+        *r = Some(replaces(5400));
+    }
+    if let OrderEvent::OrderFullyReserved { total, .. } = &mut fully {
+        *total = eur_amount(0);
+    }
+    given(vec![
+        placed,
+        stock_reserved(MUG, 2, 1),
+        stock_reserved(TEE, 1, 0),
+        fully,
+    ])
+    .when(OrderCommand::ConfirmOrder {})
+    .then_expect_events(vec![OrderEvent::OrderConfirmed {
+        order_id: order_id(),
+        customer_id: customer(),
+        payment_id: None,
+        total: eur_amount(0),
+    }]);
+}
+
+#[test]
+fn an_exchange_for_something_dearer_leaves_the_difference_to_pay() {
+    let mut history = in_delivered();
+    let mut requested = return_requested(1, &[(MUG, 1)], 1200);
+    let replacement = Replacement {
+        sku: sku("MUG-XL"),
+        name: "Large mug".into(),
+        unit_price: eur_amount(1500),
+        quantity: qty(1),
+    };
+    if let OrderEvent::OrderReturnRequested { lines, .. } = &mut requested {
+        lines[0].exchange_for = Some(replacement.clone());
+    }
+    history.push(requested);
+    history.push(return_approved(1));
+    let mut expected = return_received(1, &[(MUG, 1, ReturnCondition::Resellable)], 1200, 1200);
+    if let OrderEvent::OrderReturnReceived {
+        restocking_fee,
+        replacements,
+        exchange_credit,
+        amount_due,
+        replacement_order_id,
+        ..
+    } = &mut expected
+    {
+        *restocking_fee = eur_amount(0);
+        *replacements = vec![replacement];
+        *exchange_credit = eur_amount(1200);
+        *amount_due = eur_amount(300);
+        *replacement_order_id = Some(replacement_of(return_id(1)));
+    }
+    given(history)
+        .when(receive_return(1))
+        .then_expect_events(vec![expected]);
 }

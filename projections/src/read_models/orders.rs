@@ -273,7 +273,7 @@ pub struct ReturnSettlementView {
     pub refund_amount: MoneyView,
     /// The refund holding `refund_amount` (see `refunds`); none when nothing is owed.
     pub refund_id: Option<Uuid>,
-    /// The order placed for the replacements, once the process placed it.
+    /// The order the process places for the replacements, if any.
     pub replacement_order_id: Option<Uuid>,
 }
 
@@ -347,6 +347,14 @@ pub struct LineCancellationView {
     pub cancelled_at: DateTime<Utc>,
 }
 
+/// The return a replacement order replaces, and what the return's value paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReplacesView {
+    pub order_id: Uuid,
+    pub return_id: Uuid,
+    pub credit: MoneyView,
+}
+
 /// Who cancelled an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -408,6 +416,8 @@ pub struct OrderView {
     pub returns: Vec<ReturnView>,
     pub line_cancellations: Vec<LineCancellationView>,
     pub cancellation: Option<CancellationView>,
+    /// For the replacement order of an exchange: what it replaces.
+    pub replaces: Option<ReplacesView>,
     pub placed_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
     /// The order stream's sequence of the last event folded in.
@@ -476,6 +486,7 @@ impl View for OrderView {
                     shipping_cost,
                     total,
                     placed_at,
+                    replaces,
                 },
             ) => OrderView {
                 order_id: order_id.as_uuid(),
@@ -515,6 +526,11 @@ impl View for OrderView {
                 returns: Vec::new(),
                 line_cancellations: Vec::new(),
                 cancellation: None,
+                replaces: replaces.map(|r| ReplacesView {
+                    order_id: r.order_id.as_uuid(),
+                    return_id: r.return_id.as_uuid(),
+                    credit: r.credit.into(),
+                }),
                 placed_at,
                 delivered_at: None,
                 version: 0,
@@ -706,6 +722,7 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
             refund_amount,
             refund_id,
             payment_id,
+            replacement_order_id,
             ..
         } => {
             view.count(
@@ -730,7 +747,7 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
                     amount_due: amount_due.into(),
                     refund_amount: refund_amount.into(),
                     refund_id: refund_id.map(|id| id.as_uuid()),
-                    replacement_order_id: None,
+                    replacement_order_id: replacement_order_id.map(|id| id.as_uuid()),
                 });
             }
             if let (Some(refund_id), Some(payment_id)) = (refund_id, payment_id) {

@@ -56,6 +56,7 @@ pub fn placed(order: Uuid, customer: Option<Uuid>, placed_at: DateTime<Utc>) -> 
         shipping_cost: eur(495),
         total: eur(1295),
         placed_at,
+        replaces: None,
     }
 }
 
@@ -251,7 +252,7 @@ async fn every_order_event_changes_the_view_as_it_should(
     let confirmed = OrderEvent::OrderConfirmed {
         order_id,
         customer_id,
-        payment_id: payment,
+        payment_id: Some(payment),
         total: eur(1295),
     };
     append(&pool, "Order", &stream, next(), &confirmed).await;
@@ -428,6 +429,7 @@ async fn every_order_event_changes_the_view_as_it_should(
         refund_amount: eur(0),
         refund_id: None,
         payment_id: None,
+        replacement_order_id: None,
     };
     append(&pool, "Order", &stream, next(), &received).await;
     let view = order(&pool, o).await;
@@ -574,7 +576,7 @@ async fn the_list_visits_every_order_once_newest_first_and_filters_by_customer_a
                 OrderEvent::OrderConfirmed {
                     order_id: OrderId::new(o),
                     customer_id: Some(CustomerId::new(bob)),
-                    payment_id: PaymentId::new(id(n + 100)),
+                    payment_id: Some(PaymentId::new(id(n + 100))),
                     total: eur(1295),
                 },
             ];
@@ -629,7 +631,7 @@ fn the_order_fold_follows_its_events_without_a_database() {
     let orphan = fold_all::<OrderView>(vec![OrderEvent::OrderConfirmed {
         order_id: OrderId::new(o),
         customer_id: None,
-        payment_id: PaymentId::new(id(2)),
+        payment_id: Some(PaymentId::new(id(2))),
         total: eur(1),
     }])
     .unwrap_err();
