@@ -1608,14 +1608,16 @@ fn refuses_a_receipt_without_a_condition_for_every_line_or_with_a_fee_above_the_
         });
 }
 
-#[test]
-fn an_exchange_at_the_same_price_owes_nothing_either_way() {
+/// A delivered order whose return 1 of one mug, asking for `replacement`
+/// instead, was approved; and the receipt expected for it, the replacement
+/// priced at `price`.
+fn exchange_of_a_mug_for(code: &str, price: i64) -> (Vec<OrderEvent>, OrderEvent) {
     let mut history = in_delivered();
     let mut requested = return_requested(1, &[(MUG, 1)], 1200);
     let replacement = Replacement {
-        sku: sku("MUG-BLUE"),
-        name: "Blue mug".into(),
-        unit_price: eur_amount(1200),
+        sku: sku(code),
+        name: "Another mug".into(),
+        unit_price: eur_amount(price),
         quantity: qty(1),
     };
     if let OrderEvent::OrderReturnRequested { lines, .. } = &mut requested {
@@ -1623,20 +1625,41 @@ fn an_exchange_at_the_same_price_owes_nothing_either_way() {
     }
     history.push(requested);
     history.push(return_approved(1));
-    let mut expected = return_received(1, &[(MUG, 1, ReturnCondition::Resellable)], 1200, 1200);
+    let credit = price.min(1200);
+    let mut expected = return_received(1, &[(MUG, 1, ReturnCondition::Resellable)], 1200, credit);
     if let OrderEvent::OrderReturnReceived {
         restocking_fee,
         replacements,
         exchange_credit,
+        amount_due,
         replacement_order_id,
         ..
     } = &mut expected
     {
         *restocking_fee = eur_amount(0);
         *replacements = vec![replacement];
-        *exchange_credit = eur_amount(1200);
+        *exchange_credit = eur_amount(credit);
+        *amount_due = eur_amount(price - credit);
         *replacement_order_id = Some(replacement_of(return_id(1)));
     }
+    (history, expected)
+}
+
+#[test]
+fn an_exchange_at_the_same_price_owes_nothing_either_way() {
+    let (history, expected) = exchange_of_a_mug_for("MUG-BLUE", 1200);
+    given(history)
+        .when(receive_return(1))
+        .then_expect_events(vec![expected]);
+}
+
+#[test]
+fn an_exchange_for_something_cheaper_refunds_the_difference() {
+    let (history, expected) = exchange_of_a_mug_for("MUG-MINI", 900);
+    let OrderEvent::OrderReturnReceived { refund_amount, .. } = &expected else {
+        unreachable!()
+    };
+    assert_eq!(refund_amount.amount(), 300);
     given(history)
         .when(receive_return(1))
         .then_expect_events(vec![expected]);
@@ -2047,31 +2070,11 @@ fn replaces(credit: i64) -> Replaces {
 }
 
 fn place_replacement(credit: i64) -> OrderCommand {
-    let OrderCommand::PlaceOrder {
-        order_id,
-        cart_id,
-        customer_id,
-        email,
-        shipping_address,
-        lines,
-        shipping_cost,
-        placed_at,
-        ..
-    } = place()
-    else {
-        unreachable!()
-    };
-    OrderCommand::PlaceOrder {
-        order_id,
-        cart_id,
-        customer_id,
-        email,
-        shipping_address,
-        lines,
-        shipping_cost,
-        placed_at,
-        replaces: Some(replaces(credit)),
+    let mut command = place();
+    if let OrderCommand::PlaceOrder { replaces: r, .. } = &mut command {
+        *r = Some(replaces(credit));
     }
+    command
 }
 
 #[test]
@@ -2126,35 +2129,16 @@ fn a_replacement_with_nothing_to_pay_is_confirmed_without_a_payment() {
 
 #[test]
 fn an_exchange_for_something_dearer_leaves_the_difference_to_pay() {
-    let mut history = in_delivered();
-    let mut requested = return_requested(1, &[(MUG, 1)], 1200);
-    let replacement = Replacement {
-        sku: sku("MUG-XL"),
-        name: "Large mug".into(),
-        unit_price: eur_amount(1500),
-        quantity: qty(1),
-    };
-    if let OrderEvent::OrderReturnRequested { lines, .. } = &mut requested {
-        lines[0].exchange_for = Some(replacement.clone());
-    }
-    history.push(requested);
-    history.push(return_approved(1));
-    let mut expected = return_received(1, &[(MUG, 1, ReturnCondition::Resellable)], 1200, 1200);
-    if let OrderEvent::OrderReturnReceived {
-        restocking_fee,
-        replacements,
-        exchange_credit,
+    let (history, expected) = exchange_of_a_mug_for("MUG-XL", 1500);
+    let OrderEvent::OrderReturnReceived {
         amount_due,
-        replacement_order_id,
+        refund_amount,
         ..
-    } = &mut expected
-    {
-        *restocking_fee = eur_amount(0);
-        *replacements = vec![replacement];
-        *exchange_credit = eur_amount(1200);
-        *amount_due = eur_amount(300);
-        *replacement_order_id = Some(replacement_of(return_id(1)));
-    }
+    } = &expected
+    else {
+        unreachable!()
+    };
+    assert_eq!((amount_due.amount(), refund_amount.amount()), (300, 0));
     given(history)
         .when(receive_return(1))
         .then_expect_events(vec![expected]);
