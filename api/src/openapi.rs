@@ -41,7 +41,7 @@ pub struct AddressSchema {
         commands::carts::remove_item, commands::carts::attach_customer, commands::carts::checkout,
         commands::carts::abandon,
         commands::orders::ship, commands::orders::deliver, commands::orders::cancel,
-        commands::orders::cancel_lines, commands::orders::refund,
+        commands::orders::cancel_lines, commands::orders::refund, commands::orders::edit,
         commands::returns::request, commands::returns::approve, commands::returns::reject,
         commands::returns::receive,
         commands::payments::refund,

@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/commands/orders/{id}/cancel", post(o::cancel))
         .route("/commands/orders/{id}/cancel-lines", post(o::cancel_lines))
         .route("/commands/orders/{id}/refunds", post(o::refund))
+        .route("/commands/orders/{id}/edit", post(o::edit))
         .route("/commands/orders/{id}/returns", post(r::request))
         .route(
             "/commands/orders/{id}/returns/{return_id}/approve",

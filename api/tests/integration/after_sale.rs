@@ -668,3 +668,147 @@ async fn an_exchange_places_the_replacement_order_free_or_for_the_difference(poo
     // Resellable mugs went back to stock: 5 − 2 shipped + 2 returned.
     eventually(|| inventory(&app, "MUG-1"), |s| s["on_hand"] == 5).await;
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn an_edit_holds_the_added_stock_and_raises_or_lowers_the_authorization(pool: PgPool) {
+    let gateway = Arc::new(CrashingGateway::default());
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let app = spawn_app_with_gateway(
+        pool.clone(),
+        true,
+        own_redis(&redis_url),
+        api_config(),
+        gateway.clone(),
+        None,
+    )
+    .await;
+    published_product(&app, "LAMP-1", 4000, "home").await;
+    stocked(&app, "LAMP-1", 0, 10).await;
+    published_product(&app, "BULB-1", 500, "home").await;
+    stocked(&app, "BULB-1", 0, 3).await;
+    let admin = admin(&app);
+    let ada = customer(&app);
+    let order_id = check_out_lines(&app, &ada, &[("LAMP-1", 1)]).await;
+    order_when(&app, &ada, &order_id, status_is("confirmed")).await;
+    let path = format!("/commands/orders/{order_id}/edit");
+
+    // A second lamp and two bulbs: +50 €, held and authorized.
+    let edited = post(
+        &app,
+        &path,
+        &admin,
+        json!({"lines": [{"sku": "LAMP-1", "quantity": 2}, {"sku": "BULB-1", "quantity": 2}],
+               "reason": "the customer called"}),
+    )
+    .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let edit_id = edited.body["edit_id"].as_str().unwrap().to_owned();
+    let order = order_when(&app, &ada, &order_id, |o| {
+        o["edits"][0]["status"] == "settled"
+    })
+    .await;
+    let edit = &order["edits"][0];
+    assert_eq!(edit["edit_id"], edit_id.as_str());
+    assert_eq!(edit["reason"], "the customer called");
+    assert!(edit["edited_by"].is_string(), "{edit}");
+    assert_eq!(
+        (amount(&edit["total_before"]), amount(&edit["total_after"])),
+        (4000, 9000)
+    );
+    assert_eq!(amount(&order["total_after_cancellations"]), 9000);
+    assert_eq!(amount(&order["payment"]["authorized_amount"]), 9000);
+    let payment = payment_when(&app, &ada, &order_id, |p| {
+        amount(&p["authorized_total"]) == 9000
+    })
+    .await;
+    assert_eq!(amount(&payment["remaining_capturable"]), 9000);
+    eventually(|| inventory(&app, "LAMP-1"), |s| s["reserved"] == 2).await;
+    eventually(|| inventory(&app, "BULB-1"), |s| s["reserved"] == 2).await;
+
+    // Back to one lamp: the authorization is partly released, the lamp freed.
+    let lowered = post(
+        &app,
+        &path,
+        &admin,
+        json!({"lines": [{"sku": "LAMP-1", "quantity": 1}], "reason": "changed their mind"}),
+    )
+    .await;
+    assert_eq!(lowered.status, 200, "{}", lowered.body);
+    order_when(&app, &ada, &order_id, |o| {
+        o["edits"][1]["status"] == "settled"
+    })
+    .await;
+    payment_when(&app, &ada, &order_id, |p| {
+        amount(&p["remaining_capturable"]) == 5000
+    })
+    .await;
+    eventually(|| inventory(&app, "LAMP-1"), |s| s["reserved"] == 1).await;
+
+    // More bulbs than there are: the edit is reverted, with the reason.
+    let too_many = post(
+        &app,
+        &path,
+        &admin,
+        json!({"lines": [{"sku": "BULB-1", "quantity": 9}], "reason": "a big party"}),
+    )
+    .await;
+    assert_eq!(too_many.status, 200, "{}", too_many.body);
+    let order = order_when(&app, &ada, &order_id, |o| {
+        o["edits"][2]["status"] == "reverted"
+    })
+    .await;
+    assert!(
+        order["edits"][2]["revert_reason"]
+            .as_str()
+            .unwrap()
+            .contains("BULB-1"),
+        "{order}"
+    );
+    assert_eq!(order["lines"][1]["ordered"], 2);
+    assert_eq!(amount(&order["total_after_cancellations"]), 5000);
+
+    // A gateway that cannot raise an authorization: reverted, stock given back.
+    gateway.refuse_increase.store(true, Ordering::SeqCst);
+    let refused = post(
+        &app,
+        &path,
+        &admin,
+        json!({"lines": [{"sku": "LAMP-1", "quantity": 3}], "reason": "two more"}),
+    )
+    .await;
+    assert_eq!(refused.status, 200, "{}", refused.body);
+    let order = order_when(&app, &ada, &order_id, |o| {
+        o["edits"][3]["status"] == "reverted"
+    })
+    .await;
+    assert!(
+        order["edits"][3]["revert_reason"]
+            .as_str()
+            .unwrap()
+            .contains("could not be raised"),
+        "{order}"
+    );
+    eventually(|| inventory(&app, "LAMP-1"), |s| s["reserved"] == 1).await;
+    let payment = payment_of(&app, &ada, &order_id).await;
+    assert_eq!(amount(&payment["remaining_capturable"]), 5000);
+
+    // Once shipped, no more edits.
+    ship_all(&app, &admin, &order_id, &[("LAMP-1", 1)]).await;
+    order_when(&app, &ada, &order_id, status_is("partially_shipped")).await;
+    let late = post(
+        &app,
+        &path,
+        &admin,
+        json!({"lines": [{"sku": "LAMP-1", "quantity": 2}], "reason": "too late"}),
+    )
+    .await;
+    assert_eq!((late.status, late.code()), (422, "illegal_transition"));
+    let by_customer = post(
+        &app,
+        &path,
+        &ada.token,
+        json!({"lines": [{"sku": "LAMP-1", "quantity": 2}], "reason": "x"}),
+    )
+    .await;
+    assert_eq!(by_customer.status, 403);
+}

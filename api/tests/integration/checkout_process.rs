@@ -239,6 +239,8 @@ pub(crate) struct CrashingGateway {
     pub keys: std::sync::Mutex<std::collections::BTreeSet<uuid::Uuid>>,
     /// Dies right after the gateway refunded, before the refund is recorded.
     pub crash_after_refund: std::sync::atomic::AtomicBool,
+    /// Refuses to raise authorizations, as many gateways do.
+    pub refuse_increase: std::sync::atomic::AtomicBool,
     /// Every refund call's key, repeats included.
     pub refund_calls: std::sync::Mutex<Vec<uuid::Uuid>>,
     inner: commands::payment_gateway::TestGateway,
@@ -298,6 +300,22 @@ impl commands::payment_gateway::PaymentGateway for CrashingGateway {
         k: uuid::Uuid,
     ) -> Result<domain::payment::GatewayReference, commands::payment_gateway::GatewayError> {
         self.inner.release(p, a, k).await
+    }
+    async fn increase(
+        &self,
+        p: domain::shared::PaymentId,
+        a: domain::shared::Money,
+        k: uuid::Uuid,
+    ) -> Result<domain::payment::GatewayReference, commands::payment_gateway::GatewayError> {
+        if self
+            .refuse_increase
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(commands::payment_gateway::GatewayError::Refused(
+                "incremental authorization is not supported for this card".into(),
+            ));
+        }
+        self.inner.increase(p, a, k).await
     }
 }
 

@@ -67,7 +67,8 @@ impl Default for CheckoutSettings {
 pub struct CheckoutProcess {
     pub pool: PgPool,
     /// Stores of its own, like another process would have: their caches stay
-    /// apart from the API's.
+    /// apart from the API's. Its steps read aggregates with `load_stored`: the
+    /// API writes the same streams, so a cached copy may be behind.
     pub stores: Stores,
     pub gateway: Arc<dyn PaymentGateway>,
     pub settings: CheckoutSettings,

@@ -7,11 +7,11 @@ use domain::inventory::{
     AdjustmentReason, Inventory, InventoryCommand, InventoryError, ReleaseReason,
 };
 use domain::order::{
-    CancelledBy, LineQuantity, Order, OrderCommand, OrderEvent, OrderStatus, RefundFor, RefundId,
-    Replacement, Replaces, ReturnCondition, ReturnId,
+    CancelledBy, EditId, LineQuantity, Order, OrderCommand, OrderEvent, OrderStatus, RefundFor,
+    RefundId, Replacement, Replaces, ReturnCondition, ReturnId,
 };
 use domain::payment::{Payment, PaymentCommand, PaymentEvent};
-use domain::shared::{LineItem, Money, OrderId, PaymentId, PaymentMethodToken, Quantity};
+use domain::shared::{LineItem, Money, OrderId, PaymentId, PaymentMethodToken, Quantity, Sku};
 use eventlog::decode;
 use eventlog::RecordedEvent;
 use projections::Error;
@@ -37,7 +37,8 @@ pub fn order_of(event: &RecordedEvent) -> Result<Option<String>, Error> {
                 | "OrderCancelled"
                 | "OrderLinesCancelled"
                 | "OrderReturnReceived"
-                | "OrderRefundRequested",
+                | "OrderRefundRequested"
+                | "OrderEdited",
             ) => Some(event.aggregate_id.clone()),
             ("Cart", "CartCheckedOut") => match decode::<CartEvent>(event)? {
                 CartEvent::CartCheckedOut { order_id, .. } => Some(order_id.to_string()),
@@ -194,6 +195,7 @@ impl CheckoutProcess {
             ("Order", "OrderLinesCancelled") => self.lines_cancelled(event).await,
             ("Order", "OrderReturnReceived") => self.return_received(event).await,
             ("Order", "OrderRefundRequested") => self.refund_requested(event).await,
+            ("Order", "OrderEdited") => self.edited(event).await,
             _ => Ok(()),
         }
     }
@@ -313,10 +315,10 @@ impl CheckoutProcess {
         let Some(method) = token.and_then(|t| PaymentMethodToken::new(t).ok()) else {
             // Not placed from a checkout: not this process's to pay for, unless it
             // is a replacement it placed, whose difference nothing can pay.
-            let (order, _) = self
+            let order = self
                 .stores
                 .of::<Order>()
-                .load(&order_id.to_string())
+                .load_stored(&order_id.to_string())
                 .await
                 .map_err(transient)?;
             if order
@@ -490,10 +492,10 @@ impl CheckoutProcess {
             )
             .await?;
         }
-        let (order, _) = self
+        let order = self
             .stores
             .of::<domain::order::Order>()
-            .load(&order_id.to_string())
+            .load_stored(&order_id.to_string())
             .await
             .map_err(transient)?;
         let Some(placed) = order.aggregate.placed().cloned() else {
@@ -502,10 +504,10 @@ impl CheckoutProcess {
         let Some(paid) = placed.payment else {
             return Ok(());
         };
-        let (payment, _) = self
+        let payment = self
             .stores
             .of::<domain::payment::Payment>()
-            .load(&paid.payment_id.to_string())
+            .load_stored(&paid.payment_id.to_string())
             .await
             .map_err(transient)?;
         let capturable = payment.aggregate.remaining_capturable();
@@ -694,10 +696,10 @@ impl CheckoutProcess {
         exchange: Exchange,
         event: &RecordedEvent,
     ) -> Result<(), Error> {
-        let (original, _) = self
+        let original = self
             .stores
             .of::<Order>()
-            .load(&exchange.original.to_string())
+            .load_stored(&exchange.original.to_string())
             .await
             .map_err(transient)?;
         let Some(original) = original.aggregate.placed().cloned() else {
@@ -747,11 +749,182 @@ impl CheckoutProcess {
         self.order(exchange.replacement, place, event).await
     }
 
+    /// An edit of a confirmed order: hold the added units, raise the
+    /// authorization to the new value, then give back what was taken away; settle
+    /// the edit, or revert it (releasing what it held) when stock or the gateway
+    /// say no. Raises come before releases, so a revert never has to take back
+    /// what was given.
+    async fn edited(&self, event: &RecordedEvent) -> Result<(), Error> {
+        let OrderEvent::OrderEdited {
+            order_id,
+            edit_id,
+            lines,
+            total_before,
+            total_after,
+            payment_id,
+            ..
+        } = decode::<OrderEvent>(event)?
+        else {
+            return Ok(());
+        };
+        // Redelivered after the edit was settled or reverted: all done already.
+        let order = self
+            .stores
+            .of::<Order>()
+            .load_stored(&order_id.to_string())
+            .await
+            .map_err(transient)?;
+        let pending = order
+            .aggregate
+            .placed()
+            .and_then(|p| p.pending_edit.as_ref())
+            .is_some_and(|edit| edit.edit_id == edit_id);
+        if !pending {
+            return Ok(());
+        }
+        let ttl = ChronoDuration::from_std(self.settings.reservation_ttl)
+            .unwrap_or(ChronoDuration::minutes(15));
+        let mut held = Vec::new();
+        for line in lines.iter().filter(|l| l.ordered_after > l.ordered_before) {
+            let added = Quantity::new(line.ordered_after - line.ordered_before)
+                .map_err(|e| Error::Rejected(e.to_string()))?;
+            if self
+                .already_caused(event, "Inventory", line.sku.as_str())
+                .await?
+            {
+                held.push((line.sku.clone(), added));
+                continue;
+            }
+            let hold = if line.ordered_before == 0 {
+                InventoryCommand::ReserveStock {
+                    order_id,
+                    quantity: added,
+                    expires_at: event.recorded_at + ttl,
+                }
+            } else {
+                InventoryCommand::ExtendReservation {
+                    order_id,
+                    quantity: added,
+                }
+            };
+            match execute::<Inventory>(
+                self.stores.of::<Inventory>(),
+                line.sku.as_str(),
+                hold,
+                &caused_by(event, "reserve-stock"),
+                CommandOptions::default(),
+                None,
+            )
+            .await
+            {
+                Ok(_) => held.push((line.sku.clone(), added)),
+                Err(CommandError::Refused(refusal)) => {
+                    let reason = format!("{} could not be reserved: {refusal}", line.sku);
+                    return self
+                        .revert_edit(order_id, edit_id, &held, reason, event)
+                        .await;
+                }
+                Err(other) => return Err(transient(other)),
+            }
+        }
+        let raise = total_after.amount() - total_before.amount();
+        if raise > 0 {
+            let amount = Money::new(raise, total_after.currency());
+            let key = gateway_key(event, "increase");
+            match self.gateway.increase(payment_id, amount, key).await {
+                Ok(reference) => {
+                    let increased = PaymentCommand::RecordAuthorizationIncreased {
+                        gateway_reference: reference,
+                        amount,
+                    };
+                    self.payment(payment_id, increased, event).await?;
+                }
+                Err(GatewayError::Refused(why)) => {
+                    let reason = format!("the payment could not be raised by {amount}: {why}");
+                    return self
+                        .revert_edit(order_id, edit_id, &held, reason, event)
+                        .await;
+                }
+                Err(other) => return Err(transient(other)),
+            }
+        }
+        for line in lines.iter().filter(|l| l.ordered_after < l.ordered_before) {
+            if self
+                .already_caused(event, "Inventory", line.sku.as_str())
+                .await?
+            {
+                continue;
+            }
+            let fewer = Quantity::new(line.ordered_before - line.ordered_after)
+                .map_err(|e| Error::Rejected(e.to_string()))?;
+            let release = InventoryCommand::ReleaseReservation {
+                order_id,
+                reason: ReleaseReason::LinesCancelled,
+                quantity: Some(fewer),
+            };
+            self.send(
+                self.stores.of::<Inventory>(),
+                line.sku.as_str(),
+                "release-reservation",
+                release,
+                event,
+            )
+            .await?;
+        }
+        if raise < 0 {
+            let amount = Money::new(-raise, total_after.currency());
+            let reference = self
+                .gateway
+                .release(payment_id, amount, gateway_key(event, "release"))
+                .await
+                .map_err(transient)?;
+            let release = PaymentCommand::ReleaseAuthorization {
+                gateway_reference: reference,
+                amount,
+            };
+            self.payment(payment_id, release, event).await?;
+        }
+        self.order(order_id, OrderCommand::RecordEditSettled { edit_id }, event)
+            .await
+    }
+
+    /// Gives back what an edit held so far, and turns the edit back.
+    async fn revert_edit(
+        &self,
+        order_id: OrderId,
+        edit_id: EditId,
+        held: &[(Sku, Quantity)],
+        reason: String,
+        event: &RecordedEvent,
+    ) -> Result<(), Error> {
+        for (sku, quantity) in held {
+            let release = InventoryCommand::ReleaseReservation {
+                order_id,
+                reason: ReleaseReason::Other,
+                quantity: Some(*quantity),
+            };
+            self.send(
+                self.stores.of::<Inventory>(),
+                sku.as_str(),
+                "release-reservation",
+                release,
+                event,
+            )
+            .await?;
+        }
+        self.order(
+            order_id,
+            OrderCommand::RevertEdit { edit_id, reason },
+            event,
+        )
+        .await
+    }
+
     async fn load_payment(&self, payment_id: PaymentId) -> Result<Payment, Error> {
-        let (payment, _) = self
+        let payment = self
             .stores
             .of::<Payment>()
-            .load(&payment_id.to_string())
+            .load_stored(&payment_id.to_string())
             .await
             .map_err(transient)?;
         Ok(payment.aggregate)
@@ -889,10 +1062,10 @@ impl CheckoutProcess {
         else {
             return Ok(());
         };
-        let (order, _) = self
+        let order = self
             .stores
             .of::<domain::order::Order>()
-            .load(&order_id.to_string())
+            .load_stored(&order_id.to_string())
             .await
             .map_err(transient)?;
         // Every line: a reservation taken but not yet recorded on the order is
@@ -935,10 +1108,10 @@ impl CheckoutProcess {
             self.order(replaces.order_id, refund, event).await?;
         }
         let payment_id = payment_id.unwrap_or_else(|| payment_of(order_id));
-        let (payment, _) = self
+        let payment = self
             .stores
             .of::<domain::payment::Payment>()
-            .load(&payment_id.to_string())
+            .load_stored(&payment_id.to_string())
             .await
             .map_err(transient)?;
         let payment = payment.aggregate;

@@ -82,6 +82,15 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: Uuid,
     ) -> Result<GatewayReference, GatewayError>;
 
+    /// Raises an authorization by `amount` (an incremental authorization). A
+    /// gateway that cannot answers `Refused`.
+    async fn increase(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+        idempotency_key: Uuid,
+    ) -> Result<GatewayReference, GatewayError>;
+
     /// Releases `amount` of an authorization and keeps the rest capturable (a
     /// partial void).
     async fn release(

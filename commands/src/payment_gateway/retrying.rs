@@ -79,6 +79,16 @@ impl<G: PaymentGateway> PaymentGateway for RetryingGateway<G> {
         self.call(|| self.inner.void(payment_id, key)).await
     }
 
+    async fn increase(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+        key: Uuid,
+    ) -> Result<GatewayReference, GatewayError> {
+        self.call(|| self.inner.increase(payment_id, amount, key))
+            .await
+    }
+
     async fn release(
         &self,
         payment_id: PaymentId,
@@ -143,6 +153,14 @@ mod tests {
             Err(GatewayError::Refused("no".into()))
         }
         async fn release(
+            &self,
+            _: PaymentId,
+            _: Money,
+            _: Uuid,
+        ) -> Result<GatewayReference, GatewayError> {
+            Err(GatewayError::Refused("no".into()))
+        }
+        async fn increase(
             &self,
             _: PaymentId,
             _: Money,

@@ -93,6 +93,15 @@ impl PaymentGateway for TestGateway {
         reference("void", idempotency_key)
     }
 
+    async fn increase(
+        &self,
+        _payment_id: PaymentId,
+        _amount: Money,
+        idempotency_key: Uuid,
+    ) -> Result<GatewayReference, GatewayError> {
+        reference("inc", idempotency_key)
+    }
+
     async fn release(
         &self,
         _payment_id: PaymentId,

@@ -155,6 +155,9 @@ impl Inventory {
                 quantity,
                 expires_at,
             } => self.reserve(sku, order_id, quantity, expires_at),
+            InventoryCommand::ExtendReservation { order_id, quantity } => {
+                self.extend(sku, order_id, quantity)
+            }
             InventoryCommand::ReleaseReservation {
                 order_id,
                 reason,
@@ -298,6 +301,44 @@ impl Inventory {
             order_id,
             quantity,
             expires_at,
+            on_hand_after: after.on_hand,
+            reserved_after: after.reserved,
+            available_after: after.available(),
+        }])
+    }
+
+    fn extend(
+        &self,
+        sku: &Sku,
+        order_id: OrderId,
+        quantity: Quantity,
+    ) -> Result<Vec<InventoryEvent>, InventoryError> {
+        let reservation = self
+            .reservations
+            .get(&order_id)
+            .filter(|r| !r.is_settled())
+            .ok_or(InventoryError::ReservationNotFound { order_id })?;
+        let quantity = u64::from(quantity.get());
+        let available = self.available();
+        if available < quantity {
+            return Err(InventoryError::InsufficientStock {
+                sku: sku.clone(),
+                available,
+                requested: quantity,
+            });
+        }
+        let after = Levels {
+            on_hand: self.on_hand,
+            reserved: self
+                .reserved
+                .checked_add(quantity)
+                .ok_or(InventoryError::StockOutOfRange)?,
+        };
+        Ok(vec![InventoryEvent::StockReserved {
+            sku: sku.clone(),
+            order_id,
+            quantity,
+            expires_at: reservation.expires_at,
             on_hand_after: after.on_hand,
             reserved_after: after.reserved,
             available_after: after.available(),
@@ -490,14 +531,26 @@ impl Aggregate for Inventory {
                 expires_at,
                 ..
             } => {
-                self.reservations.insert(
-                    order_id,
-                    Reservation {
+                // A second reservation for an order that still holds some extends it.
+                self.reservations
+                    .entry(order_id)
+                    .and_modify(|held| {
+                        if held.is_settled() {
+                            *held = Reservation {
+                                quantity,
+                                outstanding: quantity,
+                                expires_at,
+                            };
+                        } else {
+                            held.quantity = held.quantity.saturating_add(quantity);
+                            held.outstanding = held.outstanding.saturating_add(quantity);
+                        }
+                    })
+                    .or_insert(Reservation {
                         quantity,
                         outstanding: quantity,
                         expires_at,
-                    },
-                );
+                    });
             }
             InventoryEvent::ReservationReleased {
                 order_id, quantity, ..

@@ -29,6 +29,12 @@ pub enum InventoryCommand {
         quantity: Quantity,
         expires_at: DateTime<Utc>,
     },
+    /// Holds `quantity` more units for an order that holds some already (an edit
+    /// raised a line); recorded as a `StockReserved` of the added units.
+    ExtendReservation {
+        order_id: OrderId,
+        quantity: Quantity,
+    },
     /// Gives back what the order still holds, or `quantity` of it (cancelled
     /// lines of an order that goes on).
     ReleaseReservation {

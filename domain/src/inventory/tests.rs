@@ -898,3 +898,37 @@ fn releases_part_of_a_reservation_and_keeps_the_rest_held() {
         })
         .then_expect_events(vec![committed(order(1), 3, 0, 7, 0)]);
 }
+
+#[test]
+fn extends_what_an_order_holds_within_what_is_available() {
+    let given = vec![
+        registered(0),
+        received(10, 10, 0),
+        reserved(order(1), 4, 10, 4),
+    ];
+    let extend = |quantity: u32| InventoryCommand::ExtendReservation {
+        order_id: order(1),
+        quantity: qty(quantity),
+    };
+    let event = reserved(order(1), 2, 10, 6);
+    InventoryTest::with(())
+        .given(given.clone())
+        .when(extend(2))
+        .then_expect_events(vec![event.clone()]);
+    let mut history = given.clone();
+    history.push(event);
+    let held = state_after(history).reservation(&order(1)).copied();
+    assert_eq!(held.map(|r| (r.quantity, r.outstanding)), Some((6, 6)));
+    assert_eq!(
+        refusal(given, extend(7)),
+        InventoryError::InsufficientStock {
+            sku: sku(),
+            available: 6,
+            requested: 7,
+        }
+    );
+    assert_eq!(
+        refusal(stocked(), extend(1)),
+        InventoryError::ReservationNotFound { order_id: order(1) }
+    );
+}

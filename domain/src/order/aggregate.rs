@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 use super::{
-    CancelledBy, LineQuantity, OrderCommand, OrderError, OrderEvent, OrderStatus, PendingRefund,
-    RefundFor, RefundId, Replaces, ReturnId, ReturnLine, ReturnStatus, ShipmentId,
+    CancelledBy, EditId, EditedLine, LineQuantity, OrderCommand, OrderError, OrderEvent,
+    OrderStatus, PendingEdit, PendingRefund, RefundFor, RefundId, Replaces, ReturnId, ReturnLine,
+    ReturnStatus, ShipmentId,
 };
 use crate::payment::GatewayReference;
 use crate::shared::{
@@ -65,6 +66,10 @@ pub struct PlacedOrder {
     pub captures: Vec<GatewayReference>,
     pub captured_total: Money,
     pub returns: Vec<ReturnRecord>,
+    /// An edit recorded whose stock and payment have not followed yet.
+    pub pending_edit: Option<PendingEdit>,
+    /// Edits settled, by id (a repeated settlement is recognised).
+    pub settled_edits: Vec<EditId>,
     /// Refunds decided and not yet recorded: their amounts are held.
     pub pending_refunds: Vec<PendingRefund>,
     pub refunds: Vec<RefundRecord>,
@@ -229,6 +234,8 @@ impl Aggregate for Order {
                 captures: Vec::new(),
                 captured_total: Money::zero(currency),
                 returns: Vec::new(),
+                pending_edit: None,
+                settled_edits: Vec::new(),
                 pending_refunds: Vec::new(),
                 refunds: Vec::new(),
                 refunded_total: Money::zero(currency),
@@ -243,6 +250,31 @@ impl Aggregate for Order {
 impl PlacedOrder {
     fn line_mut(&mut self, sku: &Sku) -> Option<&mut OrderLine> {
         self.lines.iter_mut().find(|line| &line.sku == sku)
+    }
+
+    /// Sets each edited line's ordered quantity to what `quantity` picks; a line
+    /// the order lacks is added (its stock pending), one set to zero removed.
+    fn set_lines(&mut self, lines: &[EditedLine], quantity: fn(&EditedLine) -> u32) {
+        for edited in lines {
+            let wanted = quantity(edited);
+            match (self.line_mut(&edited.sku), Quantity::new(wanted)) {
+                (Some(line), Ok(ordered)) => line.ordered = ordered,
+                (Some(_), Err(_)) => self.lines.retain(|l| l.sku != edited.sku),
+                (None, Ok(ordered)) => self.lines.push(OrderLine {
+                    sku: edited.sku.clone(),
+                    name: edited.name.clone(),
+                    unit_price: edited.unit_price,
+                    ordered,
+                    stock: StockOutcome::Pending,
+                    shipped: 0,
+                    cancelled: 0,
+                    return_requested: 0,
+                    returned: 0,
+                    refunded: 0,
+                }),
+                (None, Err(_)) => {}
+            }
+        }
     }
 
     fn set_return_status(&mut self, return_id: ReturnId, status: ReturnStatus) {
@@ -387,6 +419,47 @@ impl PlacedOrder {
                         for_what: RefundFor::Return { return_id },
                     });
                 }
+            }
+            OrderEvent::OrderEdited {
+                edit_id,
+                lines,
+                total_before,
+                total_after,
+                ..
+            } => {
+                self.set_lines(&lines, |line| line.ordered_after);
+                // The order's value moves; `total` stays as placed.
+                self.total_after_cancellations = total_after;
+                self.pending_edit = Some(PendingEdit {
+                    edit_id,
+                    lines,
+                    total_before,
+                    total_after,
+                });
+            }
+            OrderEvent::OrderEditSettled {
+                edit_id,
+                amount_authorized,
+                ..
+            } => {
+                if let Some(edit) = self.pending_edit.take() {
+                    for edited in &edit.lines {
+                        if let Some(line) = self.line_mut(&edited.sku) {
+                            line.stock = StockOutcome::Reserved;
+                        }
+                    }
+                }
+                if let Some(payment) = self.payment.as_mut() {
+                    payment.amount = amount_authorized;
+                }
+                self.settled_edits.push(edit_id);
+            }
+            OrderEvent::OrderEditReverted {
+                lines, total_after, ..
+            } => {
+                self.pending_edit = None;
+                self.total_after_cancellations = total_after;
+                self.set_lines(&lines, |line| line.ordered_after);
             }
             OrderEvent::OrderPaymentCaptured {
                 gateway_reference,

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    LineCondition, RefundFor, RefundId, Replaces, ReturnId, ReturnRequestLine, ShipmentId,
+    EditId, LineCondition, LineEdit, RefundFor, RefundId, Replaces, ReturnId, ReturnRequestLine,
+    ShipmentId,
 };
 use crate::payment::GatewayReference;
 use crate::shared::{
@@ -122,6 +123,25 @@ pub enum OrderCommand {
         #[serde(default)]
         restocking_fee: Option<Money>,
     },
+    /// An admin changes a confirmed order before it ships: quantities of its
+    /// lines, or new lines. The process reserves the stock and adjusts the
+    /// payment's authorization, then settles the edit (or reverts it).
+    EditOrder {
+        edit_id: EditId,
+        changes: Vec<LineEdit>,
+        reason: String,
+        /// Who edited (the actor's subject), for the order's history.
+        edited_by: String,
+    },
+    /// The edit's stock is held and the authorization follows the new total.
+    RecordEditSettled {
+        edit_id: EditId,
+    },
+    /// The edit could not be carried out (stock, payment): the lines go back.
+    RevertEdit {
+        edit_id: EditId,
+        reason: String,
+    },
     /// The gateway captured `amount` of this order's payment (sent by the process
     /// after each capture): refunds are decided against what was captured.
     RecordPaymentCaptured {
@@ -173,6 +193,9 @@ impl OrderCommand {
             OrderCommand::RejectReturn { .. } => "RejectReturn",
             OrderCommand::ReceiveReturn { .. } => "ReceiveReturn",
             OrderCommand::RecordPaymentCaptured { .. } => "RecordPaymentCaptured",
+            OrderCommand::EditOrder { .. } => "EditOrder",
+            OrderCommand::RecordEditSettled { .. } => "RecordEditSettled",
+            OrderCommand::RevertEdit { .. } => "RevertEdit",
             OrderCommand::RequestRefund { .. } => "RequestRefund",
             OrderCommand::RecordRefund { .. } => "RecordRefund",
         }

@@ -198,17 +198,26 @@ impl PlacedOrder {
                 carrier,
                 tracking_number,
                 shipped_at,
-            } => self.ship(shipment_id, &lines, carrier, tracking_number, shipped_at),
+            } => {
+                self.no_edit_pending()?;
+                self.ship(shipment_id, &lines, carrier, tracking_number, shipped_at)
+            }
             OrderCommand::DeliverOrder { delivered_at } => self.deliver(delivered_at),
             OrderCommand::CancelOrder {
                 reason,
                 cancelled_by,
-            } => self.cancel(reason, cancelled_by),
+            } => {
+                self.no_edit_pending()?;
+                self.cancel(reason, cancelled_by)
+            }
             OrderCommand::CancelOrderLines {
                 lines,
                 reason,
                 cancelled_by,
-            } => self.cancel_lines(&lines, reason, cancelled_by),
+            } => {
+                self.no_edit_pending()?;
+                self.cancel_lines(&lines, reason, cancelled_by)
+            }
             OrderCommand::RequestReturn {
                 return_id,
                 lines,
@@ -229,6 +238,14 @@ impl PlacedOrder {
                 gateway_reference,
                 amount,
             } => self.record_capture(payment_id, gateway_reference, amount),
+            OrderCommand::EditOrder {
+                edit_id,
+                changes,
+                reason,
+                edited_by,
+            } => self.edit(edit_id, changes, reason, edited_by),
+            OrderCommand::RecordEditSettled { edit_id } => self.settle_edit(edit_id),
+            OrderCommand::RevertEdit { edit_id, reason } => self.revert_edit(edit_id, reason),
             OrderCommand::RequestRefund {
                 refund_id,
                 amount,
@@ -242,6 +259,17 @@ impl PlacedOrder {
                 lines,
                 for_what,
             } => self.record_refund(refund_id, payment_id, amount, lines, for_what),
+        }
+    }
+
+    /// Stock and payment of a pending edit are on their way: shipping or
+    /// cancelling now would act on lines not yet held.
+    pub(super) fn no_edit_pending(&self) -> Result<(), OrderError> {
+        match &self.pending_edit {
+            Some(edit) => Err(OrderError::EditPending {
+                edit_id: edit.edit_id,
+            }),
+            None => Ok(()),
         }
     }
 

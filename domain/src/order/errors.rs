@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{OrderStatus, RefundId, ReturnId, ShipmentId};
+use super::{EditId, OrderStatus, RefundId, ReturnId, ShipmentId};
 use crate::shared::{Currency, Money, PaymentId, Sku};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,6 +105,21 @@ pub enum OrderError {
     RefundExceedsCaptured { requested: Money, refundable: Money },
     #[error("a credit must be between zero and the order's total {total}, got {credit}")]
     InvalidCredit { credit: Money, total: Money },
+    #[error("edit {edit_id} is still being carried out; try again in a moment")]
+    EditPending { edit_id: EditId },
+    #[error("an edit needs at least one change")]
+    EmptyEdit,
+    #[error("SKU {sku} is already a line of this order; change its quantity instead")]
+    LineExists { sku: Sku },
+    #[error("SKU {sku} cannot be set to {requested}: it must stay above the {cancelled} cancelled and differ from the {ordered} ordered")]
+    InvalidEditQuantity {
+        sku: Sku,
+        requested: u32,
+        ordered: u32,
+        cancelled: u32,
+    },
+    #[error("this order has no edit {edit_id} waiting to be settled")]
+    UnknownEdit { edit_id: EditId },
     #[error("this order has no return {return_id}")]
     UnknownReturn { return_id: ReturnId },
     #[error("return {return_id} has already been received")]
@@ -169,6 +184,11 @@ impl OrderError {
             OrderError::CaptureExceedsAuthorized { .. } => "capture_exceeds_authorized",
             OrderError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
             OrderError::InvalidCredit { .. } => "invalid_credit",
+            OrderError::EditPending { .. } => "edit_pending",
+            OrderError::EmptyEdit => "empty_edit",
+            OrderError::LineExists { .. } => "line_exists",
+            OrderError::InvalidEditQuantity { .. } => "invalid_edit_quantity",
+            OrderError::UnknownEdit { .. } => "unknown_edit",
             OrderError::UnknownReturn { .. } => "unknown_return",
             OrderError::ReturnAlreadyReceived { .. } => "return_already_received",
             OrderError::NoPaymentToRefund { .. } => "no_payment_to_refund",

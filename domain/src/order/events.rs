@@ -7,8 +7,8 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CancelledBy, LineQuantity, OrderStatus, RefundFor, RefundId, Replacement, Replaces,
-    ReturnCondition, ReturnId, ReturnReason, ShipmentId,
+    CancelledBy, EditId, EditedLine, LineQuantity, OrderStatus, RefundFor, RefundId, Replacement,
+    Replaces, ReturnCondition, ReturnId, ReturnReason, ShipmentId,
 };
 use crate::payment::GatewayReference;
 use crate::shared::{
@@ -235,6 +235,36 @@ pub enum OrderEvent {
         /// The order the process places for the replacements, when there are any.
         replacement_order_id: Option<OrderId>,
     },
+    /// A confirmed order's lines changed; the process holds the stock and adjusts
+    /// the authorization, then settles it (or reverts it).
+    OrderEdited {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        edit_id: EditId,
+        edited_by: String,
+        reason: String,
+        lines: Vec<EditedLine>,
+        /// The order's value (total after line cancellations) before and after.
+        total_before: Money,
+        total_after: Money,
+        payment_id: PaymentId,
+    },
+    OrderEditSettled {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        edit_id: EditId,
+        /// What the payment now authorizes: the order's value after the edit.
+        amount_authorized: Money,
+    },
+    OrderEditReverted {
+        order_id: OrderId,
+        customer_id: Option<CustomerId>,
+        edit_id: EditId,
+        reason: String,
+        /// The lines as they were before the edit (added ones: ordered 0, gone).
+        lines: Vec<EditedLine>,
+        total_after: Money,
+    },
     OrderPaymentCaptured {
         order_id: OrderId,
         customer_id: Option<CustomerId>,
@@ -290,6 +320,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "OrderReturnApproved",
     "OrderReturnRejected",
     "OrderReturnReceived",
+    "OrderEdited",
+    "OrderEditSettled",
+    "OrderEditReverted",
     "OrderPaymentCaptured",
     "OrderRefundRequested",
     "OrderRefundRecorded",
@@ -314,6 +347,9 @@ impl OrderEvent {
             OrderEvent::OrderReturnApproved { .. } => "OrderReturnApproved",
             OrderEvent::OrderReturnRejected { .. } => "OrderReturnRejected",
             OrderEvent::OrderReturnReceived { .. } => "OrderReturnReceived",
+            OrderEvent::OrderEdited { .. } => "OrderEdited",
+            OrderEvent::OrderEditSettled { .. } => "OrderEditSettled",
+            OrderEvent::OrderEditReverted { .. } => "OrderEditReverted",
             OrderEvent::OrderPaymentCaptured { .. } => "OrderPaymentCaptured",
             OrderEvent::OrderRefundRequested { .. } => "OrderRefundRequested",
             OrderEvent::OrderRefundRecorded { .. } => "OrderRefundRecorded",
@@ -537,6 +573,37 @@ mod tests {
                 payment_id: Some(payment_id),
                 replacement_order_id: Some(order_id),
             },
+            OrderEvent::OrderEdited {
+                order_id,
+                customer_id: None,
+                edit_id: EditId::new(Uuid::nil()),
+                edited_by: "admin-1".into(),
+                reason: "asked by phone".into(),
+                lines: vec![EditedLine {
+                    sku: sku.clone(),
+                    name: "Mug".into(),
+                    unit_price: money,
+                    ordered_before: 1,
+                    ordered_after: 2,
+                }],
+                total_before: money,
+                total_after: money,
+                payment_id,
+            },
+            OrderEvent::OrderEditSettled {
+                order_id,
+                customer_id: None,
+                edit_id: EditId::new(Uuid::nil()),
+                amount_authorized: money,
+            },
+            OrderEvent::OrderEditReverted {
+                order_id,
+                customer_id: None,
+                edit_id: EditId::new(Uuid::nil()),
+                reason: "out of stock".into(),
+                lines: vec![],
+                total_after: money,
+            },
             OrderEvent::OrderPaymentCaptured {
                 order_id,
                 customer_id: None,
@@ -585,6 +652,9 @@ mod tests {
                 | OrderEvent::OrderReturnApproved { .. }
                 | OrderEvent::OrderReturnRejected { .. }
                 | OrderEvent::OrderReturnReceived { .. }
+                | OrderEvent::OrderEdited { .. }
+                | OrderEvent::OrderEditSettled { .. }
+                | OrderEvent::OrderEditReverted { .. }
                 | OrderEvent::OrderPaymentCaptured { .. }
                 | OrderEvent::OrderRefundRequested { .. }
                 | OrderEvent::OrderRefundRecorded { .. } => {}

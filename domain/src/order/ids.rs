@@ -21,3 +21,8 @@ uuid_id!(
     /// One refund of money to the customer; recording it twice is a no-op.
     RefundId
 );
+uuid_id!(
+    /// One edit of a confirmed order: the lines it changed, settled once stock and
+    /// payment follow, or reverted.
+    EditId
+);

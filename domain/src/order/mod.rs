@@ -90,6 +90,7 @@ mod after_sale;
 mod aggregate;
 mod commands;
 mod decide;
+mod edits;
 mod errors;
 mod events;
 mod ids;
@@ -111,9 +112,9 @@ pub use errors::OrderError;
 pub use events::{
     CancelledLine, OrderEvent, PlacedLine, ReceivedLine, ReturnLine, ShippedLine, EVENT_TYPES,
 };
-pub use ids::{RefundId, ReturnId, ShipmentId};
+pub use ids::{EditId, RefundId, ReturnId, ShipmentId};
 pub use returns::{
-    LineCondition, PendingRefund, RefundFor, Replacement, Replaces, ReturnCondition, ReturnReason,
-    ReturnRequestLine, ReturnStatus,
+    EditedLine, LineCondition, LineEdit, PendingEdit, PendingRefund, RefundFor, Replacement,
+    Replaces, ReturnCondition, ReturnReason, ReturnRequestLine, ReturnStatus,
 };
 pub use status::OrderStatus;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{LineQuantity, RefundId, ReturnId};
+use super::{EditId, LineQuantity, RefundId, ReturnId};
 use crate::shared::{Money, OrderId, PaymentId, Quantity, Sku};
 
 /// Why a customer sends a unit back.
@@ -141,4 +141,39 @@ pub struct Replaces {
     pub return_id: ReturnId,
     /// Taken off the replacement order's total (at most the total).
     pub credit: Money,
+}
+
+/// One change of an order edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum LineEdit {
+    /// A line's ordered quantity becomes `quantity` (more than it has cancelled).
+    SetQuantity { sku: Sku, quantity: Quantity },
+    /// A SKU the order does not have yet, at the catalog's name and price now.
+    AddLine {
+        sku: Sku,
+        name: String,
+        unit_price: Money,
+        quantity: Quantity,
+    },
+}
+
+/// A line as an edit changed it: what was ordered before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditedLine {
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price: Money,
+    /// Zero for a line the edit added.
+    pub ordered_before: u32,
+    pub ordered_after: u32,
+}
+
+/// An edit recorded and not yet settled: its stock and payment are on their way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEdit {
+    pub edit_id: EditId,
+    pub lines: Vec<EditedLine>,
+    pub total_before: Money,
+    pub total_after: Money,
 }

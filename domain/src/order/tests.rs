@@ -2143,3 +2143,175 @@ fn an_exchange_for_something_dearer_leaves_the_difference_to_pay() {
         .when(receive_return(1))
         .then_expect_events(vec![expected]);
 }
+
+// ---------------------------------------------------------------- edits
+
+fn state_after(history: Vec<OrderEvent>) -> Order {
+    let mut order = Order::default();
+    for event in history {
+        cqrs_es::Aggregate::apply(&mut order, event);
+    }
+    order
+}
+
+fn edit_id() -> EditId {
+    EditId::new(Uuid::from_u128(90))
+}
+
+fn edit(changes: Vec<LineEdit>) -> OrderCommand {
+    OrderCommand::EditOrder {
+        edit_id: edit_id(),
+        changes,
+        reason: "asked by phone".into(),
+        edited_by: "admin-7".into(),
+    }
+}
+
+/// Two mugs become three, and a 3.00 sticker joins: 54.00 + 12.00 + 3.00.
+fn raise_and_add() -> Vec<LineEdit> {
+    vec![
+        LineEdit::SetQuantity {
+            sku: sku(MUG),
+            quantity: qty(3),
+        },
+        LineEdit::AddLine {
+            sku: sku("STICKER"),
+            name: "Sticker".into(),
+            unit_price: eur_amount(300),
+            quantity: qty(1),
+        },
+    ]
+}
+
+fn edited() -> OrderEvent {
+    OrderEvent::OrderEdited {
+        order_id: order_id(),
+        customer_id: customer(),
+        edit_id: edit_id(),
+        edited_by: "admin-7".into(),
+        reason: "asked by phone".into(),
+        lines: vec![
+            EditedLine {
+                sku: sku(MUG),
+                name: name_of(MUG),
+                unit_price: price_of(MUG),
+                ordered_before: 2,
+                ordered_after: 3,
+            },
+            EditedLine {
+                sku: sku("STICKER"),
+                name: "Sticker".into(),
+                unit_price: eur_amount(300),
+                ordered_before: 0,
+                ordered_after: 1,
+            },
+        ],
+        total_before: total(),
+        total_after: eur_amount(5400 + 1200 + 300),
+        payment_id: payment(),
+    }
+}
+
+#[test]
+fn edits_a_confirmed_order_with_the_totals_before_and_after() {
+    given(in_confirmed())
+        .when(edit(raise_and_add()))
+        .then_expect_events(vec![edited()]);
+}
+
+#[test]
+fn a_pending_edit_holds_back_shipping_and_cancelling_until_it_settles() {
+    let mut history = in_confirmed();
+    history.push(edited());
+    let pending = OrderError::EditPending { edit_id: edit_id() };
+    given(history.clone())
+        .when(ship(1, vec![lq(MUG, 1)]))
+        .then_expect_error(pending.clone());
+    given(history.clone())
+        .when(cancel())
+        .then_expect_error(pending.clone());
+    given(history.clone())
+        .when(edit(raise_and_add()))
+        .then_expect_error(pending);
+    given(history.clone())
+        .when(OrderCommand::RecordEditSettled { edit_id: edit_id() })
+        .then_expect_events(vec![OrderEvent::OrderEditSettled {
+            order_id: order_id(),
+            customer_id: customer(),
+            edit_id: edit_id(),
+            amount_authorized: eur_amount(6900),
+        }]);
+    history.push(OrderEvent::OrderEditSettled {
+        order_id: order_id(),
+        customer_id: customer(),
+        edit_id: edit_id(),
+        amount_authorized: eur_amount(6900),
+    });
+    let order = state_after(history.clone());
+    let placed = order.placed().unwrap();
+    assert_eq!(placed.lines.len(), 3);
+    assert_eq!(placed.lines[0].ordered.get(), 3);
+    assert_eq!(placed.total_after_cancellations, eur_amount(6900));
+    assert_eq!(placed.payment.as_ref().unwrap().amount, eur_amount(6900));
+    // Settled: it ships, all three mugs included.
+    let mut expected = shipped(1, &[(MUG, 3, 3, 0), ("STICKER", 1, 1, 0)], false);
+    if let OrderEvent::OrderShipped { lines, .. } = &mut expected {
+        lines[1].name = "Sticker".into();
+    }
+    given(history)
+        .when(ship(1, vec![lq(MUG, 3), lq("STICKER", 1)]))
+        .then_expect_events(vec![expected]);
+}
+
+#[test]
+fn a_reverted_edit_puts_the_lines_and_totals_back() {
+    let mut history = in_confirmed();
+    history.push(edited());
+    let command = OrderCommand::RevertEdit {
+        edit_id: edit_id(),
+        reason: "STICKER is out of stock".into(),
+    };
+    let mut state = state_after(history);
+    let decided = state.decide(command).unwrap();
+    assert!(
+        matches!(&decided[..], [OrderEvent::OrderEditReverted { total_after, .. }] if *total_after == total())
+    );
+    for event in decided {
+        cqrs_es::Aggregate::apply(&mut state, event);
+    }
+    let placed = state.placed().unwrap();
+    assert_eq!(placed.lines.len(), 2, "the added line is gone");
+    assert_eq!(placed.lines[0].ordered.get(), 2);
+    assert_eq!(placed.total_after_cancellations, total());
+    assert_eq!(placed.total, total());
+    assert!(placed.pending_edit.is_none());
+}
+
+#[test]
+fn refuses_edits_after_shipping_and_quantities_that_change_nothing() {
+    given(in_partially_shipped())
+        .when(edit(raise_and_add()))
+        .then_expect_error(illegal(OrderStatus::PartiallyShipped, "edit"));
+    given(in_confirmed())
+        .when(edit(vec![LineEdit::SetQuantity {
+            sku: sku(MUG),
+            quantity: qty(2),
+        }]))
+        .then_expect_error(OrderError::InvalidEditQuantity {
+            sku: sku(MUG),
+            requested: 2,
+            ordered: 2,
+            cancelled: 0,
+        });
+    given(in_confirmed())
+        .when(edit(vec![LineEdit::AddLine {
+            sku: sku(MUG),
+            name: "Mug".into(),
+            unit_price: eur_amount(1),
+            quantity: qty(1),
+        }]))
+        .then_expect_error(OrderError::LineExists { sku: sku(MUG) });
+    given(in_confirmed())
+        .when(edit(vec![]))
+        .then_expect_error(OrderError::EmptyEdit);
+}

@@ -33,6 +33,8 @@ pub(super) struct PaymentRecord {
     pub(super) refunds: Vec<GatewayTransaction>,
     /// Parts of the authorization released before capture.
     pub(super) releases: Vec<GatewayTransaction>,
+    /// Raises of the authorization.
+    pub(super) increases: Vec<GatewayTransaction>,
     pub(super) void: Option<GatewayTransaction>,
     pub(super) decline: Option<Decline>,
     pub(super) failure: Option<String>,
@@ -134,6 +136,7 @@ impl Payment {
                 captures: Vec::new(),
                 refunds: Vec::new(),
                 releases: Vec::new(),
+                increases: Vec::new(),
                 void: None,
                 decline: None,
                 failure: None,
@@ -204,6 +207,14 @@ impl Payment {
                 gateway_reference,
                 amount,
             }),
+            PaymentEvent::PaymentAuthorizationIncreased {
+                gateway_reference,
+                amount,
+                ..
+            } => record.increases.push(GatewayTransaction {
+                gateway_reference,
+                amount,
+            }),
             PaymentEvent::PaymentRefunded {
                 gateway_reference,
                 amount,
@@ -238,17 +249,16 @@ impl PaymentRecord {
         if self.void.is_some() {
             return PaymentStatus::Voided;
         }
-        let Some(authorization) = &self.authorization else {
+        if self.authorization.is_none() {
             return if self.action_requests.is_empty() {
                 PaymentStatus::Pending
             } else {
                 PaymentStatus::ActionRequired
             };
-        };
+        }
         let (captured, refunded) = (self.captured_minor(), self.refunded_minor());
-        let held = authorization
-            .amount
-            .amount()
+        let held = self
+            .authorized_minor()
             .saturating_sub(sum_minor(&self.releases));
         if refunded > 0 {
             if refunded >= captured {
@@ -273,7 +283,7 @@ impl PaymentRecord {
     pub(super) fn figures(&self) -> PaymentFigures {
         let status = self.status();
         let money = |minor: i64| Money::new(minor, self.amount.currency());
-        let authorized = self.authorization.as_ref().map_or(0, |a| a.amount.amount());
+        let authorized = self.authorized_minor();
         let (captured, refunded) = (self.captured_minor(), self.refunded_minor());
         // Capturing ends with a void and with the first refund: what was not
         // captured by then is released.
@@ -292,6 +302,14 @@ impl PaymentRecord {
             remaining_capturable: money(remaining_capturable),
             refundable: money(captured.saturating_sub(refunded).max(0)),
         }
+    }
+
+    /// The authorization with every raise.
+    fn authorized_minor(&self) -> i64 {
+        self.authorization
+            .as_ref()
+            .map_or(0, |a| a.amount.amount())
+            .saturating_add(sum_minor(&self.increases))
     }
 
     /// Sums in minor units. The rules keep every sum within the authorized amount;

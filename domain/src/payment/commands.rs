@@ -50,6 +50,12 @@ pub enum PaymentCommand {
     },
     /// The gateway released the authorization (or cancelled the wait for the customer).
     Void { gateway_reference: GatewayReference },
+    /// The gateway raised the authorization by `amount` (an edit raised the
+    /// order's value); the initiated amount rises with it.
+    RecordAuthorizationIncreased {
+        gateway_reference: GatewayReference,
+        amount: Money,
+    },
     /// The gateway released `amount` of an authorization, keeping the rest
     /// capturable (a partial void: cancelled lines, an edit that lowered the total).
     ReleaseAuthorization {
@@ -80,6 +86,7 @@ impl PaymentCommand {
             PaymentCommand::Capture { .. } => "Capture",
             PaymentCommand::Void { .. } => "Void",
             PaymentCommand::ReleaseAuthorization { .. } => "ReleaseAuthorization",
+            PaymentCommand::RecordAuthorizationIncreased { .. } => "RecordAuthorizationIncreased",
             PaymentCommand::Refund { .. } => "Refund",
         }
     }

@@ -63,6 +63,10 @@ impl Payment {
                 gateway_reference,
                 amount,
             } => release(record, gateway_reference, amount)?,
+            PaymentCommand::RecordAuthorizationIncreased {
+                gateway_reference,
+                amount,
+            } => increase(record, gateway_reference, amount)?,
             PaymentCommand::Refund {
                 gateway_reference,
                 amount,
@@ -269,6 +273,36 @@ fn void(record: &PaymentRecord, gateway_reference: GatewayReference) -> Decision
         gateway_reference,
         // Nothing is captured yet, so the whole authorization (if any) is released.
         amount: figures.authorized_total,
+        after: figures,
+    }))
+}
+
+/// A raise of an authorization still capturable from.
+fn increase(
+    record: &PaymentRecord,
+    gateway_reference: GatewayReference,
+    amount: Money,
+) -> Decision {
+    if let Some(recorded) = find(&record.increases, &gateway_reference) {
+        return repeated(
+            TransactionKind::Increase,
+            gateway_reference,
+            recorded,
+            amount,
+        );
+    }
+    let figures = record.figures();
+    if !matches!(figures.status, S::Authorized | S::PartiallyCaptured) {
+        return Err(PaymentError::IncreaseNotAllowed {
+            status: figures.status,
+        });
+    }
+    check_amount(record, amount)?;
+    Ok(Some(PaymentEvent::PaymentAuthorizationIncreased {
+        payment_id: record.payment_id,
+        order_id: record.order_id,
+        gateway_reference,
+        amount,
         after: figures,
     }))
 }

@@ -13,6 +13,7 @@ pub enum TransactionKind {
     Authorization,
     Capture,
     Release,
+    Increase,
     Refund,
 }
 
@@ -22,6 +23,7 @@ impl fmt::Display for TransactionKind {
             TransactionKind::Authorization => "authorization",
             TransactionKind::Capture => "capture",
             TransactionKind::Release => "release",
+            TransactionKind::Increase => "increase",
             TransactionKind::Refund => "refund",
         })
     }
@@ -71,6 +73,8 @@ pub enum PaymentError {
     VoidNotAllowed { status: PaymentStatus },
     #[error("cannot refund {}", .status.a_payment())]
     RefundNotAllowed { status: PaymentStatus },
+    #[error("cannot raise the authorization of {}", .status.a_payment())]
+    IncreaseNotAllowed { status: PaymentStatus },
     #[error("cannot release part of the authorization of {}", .status.a_payment())]
     ReleaseNotAllowed { status: PaymentStatus },
     #[error(
@@ -100,6 +104,7 @@ impl PaymentError {
             PaymentError::VoidNotAllowed { .. } => "void_not_allowed",
             PaymentError::RefundNotAllowed { .. } => "refund_not_allowed",
             PaymentError::ReleaseNotAllowed { .. } => "release_not_allowed",
+            PaymentError::IncreaseNotAllowed { .. } => "increase_not_allowed",
             PaymentError::ReleaseExceedsCapturable { .. } => "release_exceeds_capturable",
         }
     }

@@ -20,6 +20,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "PaymentCaptured",
     "PaymentVoided",
     "PaymentAuthorizationReleased",
+    "PaymentAuthorizationIncreased",
     "PaymentRefunded",
 ];
 
@@ -108,6 +109,15 @@ pub enum PaymentEvent {
         #[serde(flatten)]
         after: PaymentFigures,
     },
+    /// The authorization was raised by `amount`.
+    PaymentAuthorizationIncreased {
+        payment_id: PaymentId,
+        order_id: OrderId,
+        gateway_reference: GatewayReference,
+        amount: Money,
+        #[serde(flatten)]
+        after: PaymentFigures,
+    },
     /// Part of the authorization released; the rest stays capturable.
     PaymentAuthorizationReleased {
         payment_id: PaymentId,
@@ -144,6 +154,7 @@ impl PaymentEvent {
             | PaymentEvent::PaymentCaptured { after, .. }
             | PaymentEvent::PaymentVoided { after, .. }
             | PaymentEvent::PaymentAuthorizationReleased { after, .. }
+            | PaymentEvent::PaymentAuthorizationIncreased { after, .. }
             | PaymentEvent::PaymentRefunded { after, .. } => after,
         }
     }
@@ -158,6 +169,7 @@ impl PaymentEvent {
             | PaymentEvent::PaymentCaptured { after, .. }
             | PaymentEvent::PaymentVoided { after, .. }
             | PaymentEvent::PaymentAuthorizationReleased { after, .. }
+            | PaymentEvent::PaymentAuthorizationIncreased { after, .. }
             | PaymentEvent::PaymentRefunded { after, .. } => after,
         }
     }
@@ -174,6 +186,7 @@ impl DomainEvent for PaymentEvent {
             PaymentEvent::PaymentCaptured { .. } => "PaymentCaptured",
             PaymentEvent::PaymentVoided { .. } => "PaymentVoided",
             PaymentEvent::PaymentAuthorizationReleased { .. } => "PaymentAuthorizationReleased",
+            PaymentEvent::PaymentAuthorizationIncreased { .. } => "PaymentAuthorizationIncreased",
             PaymentEvent::PaymentRefunded { .. } => "PaymentRefunded",
         }
         .to_owned()
@@ -273,6 +286,13 @@ mod tests {
                 after: figures(PaymentStatus::Voided),
             },
             PaymentEvent::PaymentAuthorizationReleased {
+                payment_id,
+                order_id,
+                gateway_reference: reference(),
+                amount: eur(40),
+                after: figures(PaymentStatus::Authorized),
+            },
+            PaymentEvent::PaymentAuthorizationIncreased {
                 payment_id,
                 order_id,
                 gateway_reference: reference(),

@@ -1004,3 +1004,59 @@ fn every_error_has_a_distinct_snake_case_code() {
         );
     }
 }
+
+#[test]
+fn an_authorization_is_raised_and_released_in_parts_and_captures_follow_it() {
+    let mut payment = Payment::default();
+    let commands = vec![
+        PaymentCommand::InitiatePayment {
+            payment_id: payment_id(),
+            order_id: order_id(),
+            amount: eur(1000),
+            method: crate::shared::PaymentMethodToken::new("tok_visa").unwrap(),
+            customer_id: None,
+        },
+        PaymentCommand::RecordAuthorization {
+            gateway_reference: reference("auth_1"),
+            amount: eur(1000),
+            card: None,
+        },
+        PaymentCommand::RecordAuthorizationIncreased {
+            gateway_reference: reference("inc_1"),
+            amount: eur(500),
+        },
+        PaymentCommand::ReleaseAuthorization {
+            gateway_reference: reference("rel_1"),
+            amount: eur(200),
+        },
+    ];
+    for command in commands {
+        if let Some(event) = payment.decide(command).unwrap() {
+            cqrs_es::Aggregate::apply(&mut payment, event);
+        }
+    }
+    assert_eq!(payment.authorized(), Some(eur(1500)));
+    assert_eq!(payment.remaining_capturable(), Some(eur(1300)));
+    // A repeated raise is recognised by its reference.
+    let again = PaymentCommand::RecordAuthorizationIncreased {
+        gateway_reference: reference("inc_1"),
+        amount: eur(500),
+    };
+    assert_eq!(payment.decide(again).unwrap(), None);
+    let too_much = PaymentCommand::ReleaseAuthorization {
+        gateway_reference: reference("rel_2"),
+        amount: eur(1301),
+    };
+    assert_eq!(
+        payment.decide(too_much).unwrap_err().code(),
+        "release_exceeds_capturable"
+    );
+    let capture = PaymentCommand::Capture {
+        gateway_reference: reference("cap_1"),
+        amount: eur(1300),
+    };
+    if let Some(event) = payment.decide(capture).unwrap() {
+        cqrs_es::Aggregate::apply(&mut payment, event);
+    }
+    assert_eq!(payment.status(), PaymentStatus::Captured);
+}

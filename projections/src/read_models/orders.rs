@@ -12,6 +12,7 @@ use domain::order::{
     CancelledBy, LineQuantity, OrderEvent, RefundFor, Replacement, ReturnCondition, ReturnLine,
     ReturnReason,
 };
+use domain::shared::Money;
 use sqlx::PgExecutor;
 
 use super::document::{self, existing, DocumentProjection, EventContext, KeyKind, View};
@@ -355,6 +356,43 @@ pub struct ReplacesView {
     pub credit: MoneyView,
 }
 
+/// Where an edit stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EditStatus {
+    /// Recorded; stock and payment are following.
+    Pending,
+    Settled,
+    /// Stock or payment could not follow: the lines are as before.
+    Reverted,
+}
+
+/// One line an edit changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EditedLineView {
+    pub sku: String,
+    pub name: String,
+    pub unit_price: MoneyView,
+    /// 0 for a line the edit added.
+    pub ordered_before: u32,
+    pub ordered_after: u32,
+}
+
+/// An edit of the order: what changed, by whom and why, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EditView {
+    pub edit_id: Uuid,
+    pub status: EditStatus,
+    pub edited_by: String,
+    pub reason: String,
+    pub lines: Vec<EditedLineView>,
+    pub total_before: MoneyView,
+    pub total_after: MoneyView,
+    pub edited_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub revert_reason: Option<String>,
+}
+
 /// Who cancelled an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -415,6 +453,8 @@ pub struct OrderView {
     pub shipments: Vec<ShipmentView>,
     pub returns: Vec<ReturnView>,
     pub line_cancellations: Vec<LineCancellationView>,
+    /// Edits before shipment, oldest first.
+    pub edits: Vec<EditView>,
     pub cancellation: Option<CancellationView>,
     /// For the replacement order of an exchange: what it replaces.
     pub replaces: Option<ReplacesView>,
@@ -440,6 +480,47 @@ impl OrderView {
             if let Some(line) = self.line_mut(sku) {
                 let count = field(line);
                 *count = count.saturating_add(quantity);
+            }
+        }
+    }
+
+    /// Sets each edited line's ordered quantity (and total); adds lines the view
+    /// lacks, drops those set to zero.
+    fn set_ordered(
+        &mut self,
+        lines: &[domain::order::EditedLine],
+        quantity: fn(&domain::order::EditedLine) -> u32,
+    ) {
+        for edited in lines {
+            let ordered = quantity(edited);
+            let line_total = MoneyView::from(Money::new(
+                edited
+                    .unit_price
+                    .amount()
+                    .saturating_mul(i64::from(ordered)),
+                edited.unit_price.currency(),
+            ));
+            match self.line_mut(edited.sku.as_str()) {
+                Some(_) if ordered == 0 => self.lines.retain(|l| l.sku != edited.sku.as_str()),
+                Some(line) => {
+                    line.ordered = ordered;
+                    line.line_total = line_total;
+                }
+                None if ordered > 0 => self.lines.push(OrderLineView {
+                    sku: edited.sku.as_str().to_owned(),
+                    name: edited.name.clone(),
+                    unit_price: edited.unit_price.into(),
+                    line_total,
+                    ordered,
+                    stock: StockStatus::Pending,
+                    shipped: 0,
+                    cancelled: 0,
+                    delivered: 0,
+                    return_requested: 0,
+                    returned: 0,
+                    refunded: 0,
+                }),
+                None => {}
             }
         }
     }
@@ -525,6 +606,7 @@ impl View for OrderView {
                 shipments: Vec::new(),
                 returns: Vec::new(),
                 line_cancellations: Vec::new(),
+                edits: Vec::new(),
                 cancellation: None,
                 replaces: replaces.map(|r| ReplacesView {
                     order_id: r.order_id.as_uuid(),
@@ -770,6 +852,75 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
                     requested_at: at.recorded_at,
                     recorded_at: None,
                 });
+            }
+        }
+        OrderEvent::OrderEdited {
+            edit_id,
+            edited_by,
+            reason,
+            lines,
+            total_before,
+            total_after,
+            ..
+        } => {
+            view.set_ordered(&lines, |l| l.ordered_after);
+            view.total_after_cancellations = total_after.into();
+            view.edits.push(EditView {
+                edit_id: edit_id.as_uuid(),
+                status: EditStatus::Pending,
+                edited_by,
+                reason,
+                lines: lines
+                    .into_iter()
+                    .map(|l| EditedLineView {
+                        sku: l.sku.as_str().to_owned(),
+                        name: l.name,
+                        unit_price: l.unit_price.into(),
+                        ordered_before: l.ordered_before,
+                        ordered_after: l.ordered_after,
+                    })
+                    .collect(),
+                total_before: total_before.into(),
+                total_after: total_after.into(),
+                edited_at: at.recorded_at,
+                settled_at: None,
+                revert_reason: None,
+            });
+        }
+        OrderEvent::OrderEditSettled {
+            edit_id,
+            amount_authorized,
+            ..
+        } => {
+            let id = edit_id.as_uuid();
+            if let Some(edit) = view.edits.iter_mut().find(|e| e.edit_id == id) {
+                edit.status = EditStatus::Settled;
+                edit.settled_at = Some(at.recorded_at);
+                let skus: Vec<String> = edit.lines.iter().map(|l| l.sku.clone()).collect();
+                for sku in skus {
+                    if let Some(line) = view.line_mut(&sku) {
+                        line.stock = StockStatus::Reserved;
+                    }
+                }
+            }
+            if let Some(payment) = view.payment.as_mut() {
+                payment.authorized_amount = amount_authorized.into();
+            }
+        }
+        OrderEvent::OrderEditReverted {
+            edit_id,
+            reason,
+            lines,
+            total_after,
+            ..
+        } => {
+            view.set_ordered(&lines, |l| l.ordered_after);
+            view.total_after_cancellations = total_after.into();
+            let id = edit_id.as_uuid();
+            if let Some(edit) = view.edits.iter_mut().find(|e| e.edit_id == id) {
+                edit.status = EditStatus::Reverted;
+                edit.settled_at = Some(at.recorded_at);
+                edit.revert_reason = Some(reason);
             }
         }
         OrderEvent::OrderPaymentCaptured { captured_total, .. } => {

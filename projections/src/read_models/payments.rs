@@ -89,6 +89,8 @@ pub enum TransactionKind {
     Void,
     /// Part of the authorization released (a partial void).
     Release,
+    /// The authorization raised.
+    Increase,
     Refund,
 }
 
@@ -293,6 +295,19 @@ impl View for PaymentView {
             } => {
                 let logged = entry(Kind::Void, Some(gateway_reference), amount, None);
                 (existing(view, "PaymentVoided")?, logged, after)
+            }
+            PaymentEvent::PaymentAuthorizationIncreased {
+                gateway_reference,
+                amount,
+                after,
+                ..
+            } => {
+                let logged = entry(Kind::Increase, Some(gateway_reference), amount, None);
+                (
+                    existing(view, "PaymentAuthorizationIncreased")?,
+                    logged,
+                    after,
+                )
             }
             PaymentEvent::PaymentAuthorizationReleased {
                 gateway_reference,

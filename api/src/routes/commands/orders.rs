@@ -1,11 +1,14 @@
-//! Order commands: ship and deliver (admin); cancel the order or some of its
-//! units (admin, or the customer before shipment); refunds (admin), which the
-//! checkout process then issues through the gateway.
+//! Order commands: ship and deliver (admin); edit before shipment (admin);
+//! cancel the order or some of its units (admin, or the customer before
+//! shipment); refunds (admin), which the checkout process then issues through
+//! the gateway.
 
 use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
-use domain::order::{CancelledBy, LineQuantity, Order, OrderCommand, RefundId, ShipmentId};
+use domain::order::{
+    CancelledBy, EditId, LineEdit, LineQuantity, Order, OrderCommand, RefundId, ShipmentId,
+};
 use domain::shared::{Money, OrderId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -268,5 +271,89 @@ pub async fn request_refund(
     Call::<Order>::new(order_id, "request-refund", command)
         .answering(serde_json::json!({ "refund_id": refund_id }))
         .send(state, context)
+        .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditOrder {
+    /// New ordered quantities: of lines the order has (more than they have
+    /// cancelled), or of SKUs it lacks (added at today's catalog price). Each SKU
+    /// once.
+    #[schema(min_items = 1, max_items = 100)]
+    pub lines: Vec<OrderLineUnits>,
+    /// Kept in the order's history.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// The answer to an edit: its id, as the order's history names it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EditRecorded {
+    pub id: String,
+    pub version: u64,
+    pub consistency_token: Option<String>,
+    pub edit_id: Uuid,
+}
+
+/// Changes a confirmed order before it ships. The edit is recorded at once; the
+/// checkout process holds the stock and moves the payment's authorization, then
+/// settles it, or reverts it with the reason (the order's `edits` say which).
+#[utoipa::path(post, path = "/commands/orders/{id}/edit", tag = "commands",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = EditOrder,
+    responses((status = 200, body = EditRecorded)),
+    security(("bearer" = [])))]
+pub async fn edit(
+    State(state): State<AppState>,
+    caller: Allowed<Admins>,
+    context: CommandContext,
+    Path(id): Path<Uuid>,
+    Json(body): Json<EditOrder>,
+) -> Result<Response, ApiError> {
+    let order_id = OrderId::new(id);
+    let (loaded, _) = state
+        .stores
+        .of::<Order>()
+        .load(&order_id.to_string())
+        .await?;
+    let placed = loaded
+        .aggregate
+        .placed()
+        .ok_or_else(|| ApiError::Missing(format!("no order {id}")))?;
+    let mut changes = Vec::with_capacity(body.lines.len());
+    for line in body.lines {
+        if placed.lines.iter().any(|l| l.sku == line.sku) {
+            changes.push(LineEdit::SetQuantity {
+                sku: line.sku,
+                quantity: line.quantity,
+            });
+            continue;
+        }
+        let offer = state
+            .catalog
+            .offer(&line.sku)
+            .await?
+            .ok_or_else(|| ApiError::Refused {
+                code: "product_unavailable",
+                detail: format!("{} is not for sale", line.sku),
+            })?;
+        changes.push(LineEdit::AddLine {
+            sku: line.sku,
+            name: offer.name,
+            unit_price: offer.unit_price,
+            quantity: line.quantity,
+        });
+    }
+    let edit_id = EditId::new(new_id(&context, b"edit"));
+    let command = OrderCommand::EditOrder {
+        edit_id,
+        changes,
+        reason: body.reason,
+        edited_by: caller.principal().subject.clone(),
+    };
+    Call::<Order>::new(order_id, "edit", command)
+        .answering(serde_json::json!({ "edit_id": edit_id }))
+        .send(&state, &context)
         .await
 }
