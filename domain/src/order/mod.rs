@@ -26,7 +26,9 @@
 //!                    │
 //!                    │ ConfirmOrder (a payment is authorized)
 //!                    ▼
-//!                confirmed ────── CancelOrderLines (something remains to ship)
+//!                confirmed ────── CancelOrderLines (something remains to ship; every
+//!                    │            unit of it: the order is cancelled), EditOrder →
+//!                    │            RecordEditSettled | RevertEdit
 //!                    │
 //!                    │ ShipOrder (something remains to ship)
 //!                    ▼
@@ -38,22 +40,25 @@
 //!                    │
 //!                    │ DeliverOrder
 //!                    ▼
-//!                delivered ────── RequestReturn, ReceiveReturn
+//!                delivered ────── RequestReturn → ApproveReturn | RejectReturn,
+//!                                 ReceiveReturn (approved only)
 //!
 //! placed | awaiting_payment | confirmed ── CancelOrder ──► cancelled (final)
 //!
-//! RecordRefund: in confirmed and every later state, and in cancelled when a
-//! payment was authorized; it never changes the state.
+//! RecordPaymentCaptured, RequestRefund, RecordRefund: in confirmed and every later
+//! state (refunds also in cancelled when a payment was authorized); they never
+//! change the state. A pending edit holds back ShipOrder, CancelOrder and
+//! CancelOrderLines (`edit_pending`).
 //! ```
 //!
 //! | state | accepted | refused (with `illegal_transition` or a specific code naming the state) |
 //! | --- | --- | --- |
 //! | placed | RecordStockReserved, RecordStockUnavailable, CancelOrder | payment facts, ConfirmOrder, ShipOrder, DeliverOrder, CancelOrderLines, returns, RecordRefund |
 //! | awaiting_payment | RecordPaymentAuthorized, RecordPaymentFailed, ConfirmOrder, CancelOrder | ShipOrder, DeliverOrder, CancelOrderLines, returns, RecordRefund |
-//! | confirmed | ShipOrder, CancelOrderLines, CancelOrder, RecordRefund | stock and payment facts (except repeats), DeliverOrder, returns |
+//! | confirmed | ShipOrder, CancelOrderLines, CancelOrder, EditOrder, RecordEditSettled, RevertEdit, RequestRefund, RecordRefund | stock and payment facts (except repeats), DeliverOrder, returns |
 //! | partially_shipped | ShipOrder, CancelOrderLines, RecordRefund | CancelOrder (`already_shipped`), DeliverOrder, returns |
 //! | shipped | DeliverOrder, RecordRefund | ShipOrder, CancelOrder (`already_shipped`), CancelOrderLines, returns |
-//! | delivered | RequestReturn, ReceiveReturn, RecordRefund | everything else (`already_shipped` for CancelOrder) |
+//! | delivered | RequestReturn, ApproveReturn, RejectReturn, ReceiveReturn, RequestRefund, RecordRefund | everything else (`already_shipped` for CancelOrder) |
 //! | cancelled | RecordRefund (when a payment was authorized) | everything else |
 //!
 //! Rules the table does not show:
@@ -82,9 +87,17 @@
 //! - **Cancelling the order** is possible until the first shipment. The event says
 //!   what to release: reserved stock, and `amount_to_release` = the order total
 //!   minus cancelled lines, capped at what has not been refunded.
-//! - **Refunds** go to the authorized payment only, and their sum never exceeds the
-//!   amount authorized (= the order total). Returned goods stay `delivered`: a
-//!   return does not change the state, only the line figures.
+//! - **Refunds** go to the authorized payment only. A requested refund
+//!   (`RequestRefund`, and the refund a received return holds) is held at once
+//!   against what was captured minus what is refunded or held, so racing refunds
+//!   cannot both take the same money; `RecordRefund` completes it. Returned goods
+//!   stay `delivered`: a return does not change the state, only the line figures.
+//! - **Returns** are asked within the return window after delivery (the window's
+//!   length comes in the command), approved or rejected by an admin, and received
+//!   with each line's condition; the receipt settles fee, refund and replacements
+//!   (an exchange's replacement order, [`replacement_of`], takes the credit).
+//! - **Edits** change a confirmed order's lines at once; stock and payment follow
+//!   through the process, which settles or reverts the edit.
 
 mod after_sale;
 mod aggregate;
