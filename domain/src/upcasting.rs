@@ -37,6 +37,18 @@ pub static UPCASTERS: &[Upcaster] = &[
         upcast: product_created_v1_to_v2,
     },
     Upcaster {
+        event_type: "StockReserved",
+        from_version: "1",
+        to_version: "2",
+        upcast: stock_reserved_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "ReservationReleased",
+        from_version: "1",
+        to_version: "2",
+        upcast: reservation_released_v1_to_v2,
+    },
+    Upcaster {
         event_type: "OrderPlaced",
         from_version: "1",
         to_version: "2",
@@ -86,6 +98,23 @@ fn edit_fields(mut payload: Value, tag: &str, edit: impl FnOnce(&mut Map<String,
         edit(fields);
     }
     payload
+}
+
+/// Before version 2 an order reserved a SKU once: what it held was the quantity.
+fn stock_reserved_v1_to_v2(payload: Value) -> Value {
+    edit_fields(payload, "StockReserved", |fields| {
+        let quantity = fields.get("quantity").cloned().unwrap_or(Value::Null);
+        fields.entry("held_for_order_after").or_insert(quantity);
+    })
+}
+
+/// Before version 2 a release gave back all the order held.
+fn reservation_released_v1_to_v2(payload: Value) -> Value {
+    edit_fields(payload, "ReservationReleased", |fields| {
+        fields
+            .entry("held_for_order_after")
+            .or_insert(Value::from(0));
+    })
 }
 
 /// No order replaced a return before version 2.
@@ -353,6 +382,39 @@ mod tests {
 
     const ORDER: &str = "00000000-0000-0000-0000-00000000000a";
     const ID: &str = "00000000-0000-0000-0000-00000000000b";
+
+    #[test]
+    fn inventory_v1_reservations_held_their_quantity_and_releases_left_nothing() {
+        use crate::inventory::InventoryEvent;
+        let levels = json!({"on_hand_after": 10, "reserved_after": 4, "available_after": 6});
+        let mut reserved = json!({"sku": "MUG-1", "order_id": ORDER, "quantity": 4,
+            "expires_at": "2024-01-01T00:00:00Z"});
+        let mut released = json!({"sku": "MUG-1", "order_id": ORDER, "quantity": 4,
+            "reason": "expired"});
+        for (key, value) in levels.as_object().unwrap() {
+            reserved[key] = value.clone();
+            released[key] = value.clone();
+        }
+        let InventoryEvent::StockReserved {
+            held_for_order_after,
+            ..
+        } = reads_as_today::<InventoryEvent>("StockReserved", json!({ "StockReserved": reserved }))
+        else {
+            panic!("another event");
+        };
+        assert_eq!(held_for_order_after, 4);
+        let InventoryEvent::ReservationReleased {
+            held_for_order_after,
+            ..
+        } = reads_as_today::<InventoryEvent>(
+            "ReservationReleased",
+            json!({ "ReservationReleased": released }),
+        )
+        else {
+            panic!("another event");
+        };
+        assert_eq!(held_for_order_after, 0);
+    }
 
     #[test]
     fn order_placed_v1_replaces_nothing_and_confirmed_v1_keeps_its_payment() {

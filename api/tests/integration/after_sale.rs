@@ -722,8 +722,11 @@ async fn an_edit_holds_the_added_stock_and_raises_or_lowers_the_authorization(po
     })
     .await;
     assert_eq!(amount(&payment["remaining_capturable"]), 9000);
+    // One reservation per SKU still: the lamp's was extended, the bulbs' is new.
     eventually(|| inventory(&app, "LAMP-1"), |s| s["reserved"] == 2).await;
     eventually(|| inventory(&app, "BULB-1"), |s| s["reserved"] == 2).await;
+    assert_eq!(inventory(&app, "LAMP-1").await["reservations"], 1);
+    assert_eq!(inventory(&app, "BULB-1").await["reservations"], 1);
 
     // Back to one lamp: the authorization is partly released, the lamp freed.
     let lowered = post(

@@ -301,6 +301,7 @@ impl Inventory {
             order_id,
             quantity,
             expires_at,
+            held_for_order_after: quantity,
             on_hand_after: after.on_hand,
             reserved_after: after.reserved,
             available_after: after.available(),
@@ -339,6 +340,7 @@ impl Inventory {
             order_id,
             quantity,
             expires_at: reservation.expires_at,
+            held_for_order_after: reservation.outstanding.saturating_add(quantity),
             on_hand_after: after.on_hand,
             reserved_after: after.reserved,
             available_after: after.available(),
@@ -363,7 +365,13 @@ impl Inventory {
                         requested: quantity,
                     });
                 }
-                let released = released(sku, order_id, quantity, reason, self.levels())?;
+                let released = released(
+                    sku,
+                    order_id,
+                    (quantity, outstanding - quantity),
+                    reason,
+                    self.levels(),
+                )?;
                 Ok(vec![released])
             }
             // Unknown, released before or settled: nothing held, nothing to do.
@@ -424,7 +432,13 @@ impl Inventory {
         let mut levels = self.levels();
         let mut events = Vec::with_capacity(due.len());
         for (_, order_id, outstanding) in due {
-            let event = released(sku, order_id, outstanding, ReleaseReason::Expired, levels)?;
+            let event = released(
+                sku,
+                order_id,
+                (outstanding, 0),
+                ReleaseReason::Expired,
+                levels,
+            )?;
             let (on_hand, reserved, _) = event.levels_after();
             levels = Levels { on_hand, reserved };
             events.push(event);
@@ -467,11 +481,12 @@ fn register(sku: Sku, low_stock_threshold: u64) -> Result<Vec<InventoryEvent>, I
     }])
 }
 
-/// `outstanding` units of `order_id` going back to available from `levels`.
+/// `(released, held_after)`: units of `order_id` going back to available from
+/// `levels`, and what the order still holds afterwards.
 fn released(
     sku: &Sku,
     order_id: OrderId,
-    outstanding: u64,
+    (outstanding, held_after): (u64, u64),
     reason: ReleaseReason,
     levels: Levels,
 ) -> Result<InventoryEvent, InventoryError> {
@@ -487,6 +502,7 @@ fn released(
         order_id,
         quantity: outstanding,
         reason,
+        held_for_order_after: held_after,
         on_hand_after: after.on_hand,
         reserved_after: after.reserved,
         available_after: after.available(),

@@ -47,11 +47,15 @@ pub enum InventoryEvent {
         reserved_after: u64,
         available_after: u64,
     },
+    /// Units held for an order: a new reservation, or more for one it holds
+    /// (an edit), as `held_for_order_after` tells.
     StockReserved {
         sku: Sku,
         order_id: OrderId,
         quantity: u64,
         expires_at: DateTime<Utc>,
+        /// What the order holds of this SKU after it (v2; `quantity` when new).
+        held_for_order_after: u64,
         on_hand_after: u64,
         reserved_after: u64,
         available_after: u64,
@@ -62,6 +66,8 @@ pub enum InventoryEvent {
         order_id: OrderId,
         quantity: u64,
         reason: ReleaseReason,
+        /// What the order still holds after it (v2; 0: the reservation is gone).
+        held_for_order_after: u64,
         on_hand_after: u64,
         reserved_after: u64,
         available_after: u64,
@@ -151,8 +157,16 @@ impl DomainEvent for InventoryEvent {
         .to_owned()
     }
 
+    /// Version 2 of `StockReserved` and `ReservationReleased` say what the order
+    /// holds after them (upcasters in [`crate::upcasting`]).
     fn event_version(&self) -> String {
-        "1".to_owned()
+        match self {
+            InventoryEvent::StockReserved { .. } | InventoryEvent::ReservationReleased { .. } => {
+                "2"
+            }
+            _ => "1",
+        }
+        .to_owned()
     }
 }
 
@@ -199,6 +213,7 @@ mod tests {
                 order_id,
                 quantity: 4,
                 expires_at,
+                held_for_order_after: 4,
                 on_hand_after: 9,
                 reserved_after: 4,
                 available_after: 5,
@@ -224,6 +239,7 @@ mod tests {
                 order_id,
                 quantity: 3,
                 reason: ReleaseReason::OrderCancelled,
+                held_for_order_after: 0,
                 on_hand_after: 8,
                 reserved_after: 0,
                 available_after: 8,
@@ -252,7 +268,11 @@ mod tests {
             let object = json.as_object().unwrap();
             assert_eq!(object.len(), 1);
             assert!(object.contains_key(&event.event_type()));
-            assert_eq!(event.event_version(), "1");
+            let holds = matches!(
+                event,
+                InventoryEvent::StockReserved { .. } | InventoryEvent::ReservationReleased { .. }
+            );
+            assert_eq!(event.event_version(), if holds { "2" } else { "1" });
             assert_eq!(
                 serde_json::from_value::<InventoryEvent>(json).unwrap(),
                 event

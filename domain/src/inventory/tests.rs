@@ -54,6 +54,7 @@ fn reserved(order_id: OrderId, quantity: u64, on_hand: u64, held: u64) -> Invent
         order_id,
         quantity,
         expires_at: at(12),
+        held_for_order_after: quantity,
         on_hand_after: on_hand,
         reserved_after: held,
         available_after: on_hand - held,
@@ -72,6 +73,7 @@ fn reserved_until(
         order_id,
         quantity,
         expires_at,
+        held_for_order_after: quantity,
         on_hand_after: on_hand,
         reserved_after: held,
         available_after: on_hand - held,
@@ -90,6 +92,7 @@ fn released(
         order_id,
         quantity,
         reason,
+        held_for_order_after: 0,
         on_hand_after: on_hand,
         reserved_after: held,
         available_after: on_hand - held,
@@ -868,7 +871,14 @@ fn releases_part_of_a_reservation_and_keeps_the_rest_held() {
         reason: ReleaseReason::LinesCancelled,
         quantity: Some(qty(quantity)),
     };
-    let event = released(order(1), 1, ReleaseReason::LinesCancelled, 10, 3);
+    let mut event = released(order(1), 1, ReleaseReason::LinesCancelled, 10, 3);
+    if let InventoryEvent::ReservationReleased {
+        held_for_order_after,
+        ..
+    } = &mut event
+    {
+        *held_for_order_after = 3;
+    }
     InventoryTest::with(())
         .given(given.clone())
         .when(partly(1))
@@ -910,7 +920,14 @@ fn extends_what_an_order_holds_within_what_is_available() {
         order_id: order(1),
         quantity: qty(quantity),
     };
-    let event = reserved(order(1), 2, 10, 6);
+    let mut event = reserved(order(1), 2, 10, 6);
+    if let InventoryEvent::StockReserved {
+        held_for_order_after,
+        ..
+    } = &mut event
+    {
+        *held_for_order_after = 6;
+    }
     InventoryTest::with(())
         .given(given.clone())
         .when(extend(2))

@@ -88,14 +88,26 @@ impl View for InventoryView {
             InventoryEvent::StockReceived { .. } | InventoryEvent::StockAdjusted { .. } => {
                 existing(view, "a stock movement")?
             }
-            InventoryEvent::StockReserved { .. } => {
+            InventoryEvent::StockReserved {
+                quantity,
+                held_for_order_after,
+                ..
+            } => {
                 let mut view = existing(view, "StockReserved")?;
-                view.reservations = view.reservations.saturating_add(1);
+                // An extension of a reservation the order holds is not a new one.
+                if held_for_order_after == quantity {
+                    view.reservations = view.reservations.saturating_add(1);
+                }
                 view
             }
-            InventoryEvent::ReservationReleased { .. } => {
+            InventoryEvent::ReservationReleased {
+                held_for_order_after,
+                ..
+            } => {
                 let mut view = existing(view, "ReservationReleased")?;
-                view.reservations = view.reservations.saturating_sub(1);
+                if held_for_order_after == 0 {
+                    view.reservations = view.reservations.saturating_sub(1);
+                }
                 view
             }
             InventoryEvent::StockCommitted {
