@@ -319,6 +319,25 @@ impl commands::payment_gateway::PaymentGateway for CrashingGateway {
     }
 }
 
+/// A scheduler of its own, cancelling orders unpaid after 30 minutes.
+fn scheduler(pool: &PgPool) -> commands::checkout::CheckoutScheduler {
+    fn store<A: domain::RegisteredAggregate>(
+        pool: &PgPool,
+    ) -> std::sync::Arc<commands::AggregateStore<A>> {
+        commands::AggregateStore::new(
+            pool.clone(),
+            eventlog::LogWakeups::local(),
+            commands::StoreOptions::default(),
+        )
+    }
+    commands::checkout::CheckoutScheduler {
+        pool: pool.clone(),
+        inventory: store(pool),
+        orders: store(pool),
+        payment_timeout: Duration::from_secs(30 * 60),
+    }
+}
+
 pub(crate) async fn count_of(pool: &PgPool, event_type: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
         .bind(event_type)
@@ -410,20 +429,7 @@ async fn unpaid_orders_lose_their_stock_then_are_cancelled_by_the_scheduler(pool
     )
     .await;
 
-    let scheduler = commands::checkout::CheckoutScheduler {
-        pool: pool.clone(),
-        inventory: commands::AggregateStore::new(
-            pool.clone(),
-            eventlog::LogWakeups::local(),
-            commands::StoreOptions::default(),
-        ),
-        orders: commands::AggregateStore::new(
-            pool.clone(),
-            eventlog::LogWakeups::local(),
-            commands::StoreOptions::default(),
-        ),
-        payment_timeout: Duration::from_secs(30 * 60),
-    };
+    let scheduler = scheduler(&pool);
     let now = chrono::Utc::now();
     let early = scheduler.pass(now).await.unwrap();
     assert_eq!(
@@ -619,6 +625,42 @@ async fn an_order_cancelled_after_payment_gives_back_its_stock_and_voids_its_pay
                 .body
         },
         |payments| payments[0]["status"] == "voided",
+    )
+    .await;
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_paid_order_keeps_its_stock_past_the_reservation_ttl_until_it_ships(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "CLOCK-1", 3000, "home").await;
+    stocked(&app, "CLOCK-1", 0, 3).await;
+    let ada = customer(&app);
+    let order_id = check_out(&app, &ada, "CLOCK-1", 2, "tok_visa").await;
+    order_when(&app, &ada, &order_id, status_is("confirmed")).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count_of(&pool, "ReservationHeld").await == 0 {
+        assert!(Instant::now() < deadline, "the reservation was never held");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let scheduler = scheduler(&pool);
+    // A day later, far past the 15-minute reservation: nothing expires.
+    let pass = scheduler
+        .pass(chrono::Utc::now() + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(pass, commands::checkout::Pass::default());
+    assert_eq!(inventory(&app, "CLOCK-1").await["reserved"], 2);
+    let shipped = app
+        .command(
+            &format!("/commands/orders/{order_id}/ship"),
+            Caller::Bearer(&admin(&app)),
+            json!({"lines": [{"sku": "CLOCK-1", "quantity": 2}], "carrier": "DHL", "tracking_number": "T1"}),
+        )
+        .await;
+    assert_eq!(shipped.status, 200, "{}", shipped.body);
+    eventually(
+        || inventory(&app, "CLOCK-1"),
+        |stock| stock["on_hand"] == 1 && stock["reserved"] == 0,
     )
     .await;
 }

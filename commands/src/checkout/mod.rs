@@ -15,6 +15,7 @@
 //! | OrderPlaced | ReserveStock per line; then RecordStockReserved or RecordStockUnavailable on the order |
 //! | OrderFullyReserved | InitiatePayment, the gateway's authorization, and its answer recorded on the payment |
 //! | PaymentAuthorized | RecordPaymentAuthorized and ConfirmOrder |
+//! | OrderConfirmed, OrderEditSettled | HoldUntilShipped per line: a paid-for order's stock no longer expires |
 //! | PaymentDeclined, PaymentFailed | RecordPaymentFailed, release every reservation, CancelOrder |
 //! | OrderStockUnavailable | release every reservation, CancelOrder |
 //! | OrderShipped | CommitReservation per shipped line, capture what shipped (Capture on the payment, RecordPaymentCaptured on the order) |

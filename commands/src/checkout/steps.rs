@@ -22,7 +22,7 @@ use crate::error::CommandError;
 use crate::execute::{execute, CommandOptions, Executed};
 use crate::metadata::CommandMetadata;
 use crate::payment_gateway::{Authorization, GatewayError};
-use crate::store::AggregateStore;
+use crate::store::{AggregateStore, Loaded};
 
 /// The order an event belongs to, when the process follows that event.
 pub fn order_of(event: &RecordedEvent) -> Result<Option<String>, Error> {
@@ -38,7 +38,9 @@ pub fn order_of(event: &RecordedEvent) -> Result<Option<String>, Error> {
                 | "OrderLinesCancelled"
                 | "OrderReturnReceived"
                 | "OrderRefundRequested"
-                | "OrderEdited",
+                | "OrderEdited"
+                | "OrderConfirmed"
+                | "OrderEditSettled",
             ) => Some(event.aggregate_id.clone()),
             ("Cart", "CartCheckedOut") => match decode::<CartEvent>(event)? {
                 CartEvent::CartCheckedOut { order_id, .. } => Some(order_id.to_string()),
@@ -196,6 +198,7 @@ impl CheckoutProcess {
             ("Order", "OrderReturnReceived") => self.return_received(event).await,
             ("Order", "OrderRefundRequested") => self.refund_requested(event).await,
             ("Order", "OrderEdited") => self.edited(event).await,
+            ("Order", "OrderConfirmed" | "OrderEditSettled") => self.hold_stock(event).await,
             _ => Ok(()),
         }
     }
@@ -315,12 +318,7 @@ impl CheckoutProcess {
         let Some(method) = token.and_then(|t| PaymentMethodToken::new(t).ok()) else {
             // Not placed from a checkout: not this process's to pay for, unless it
             // is a replacement it placed, whose difference nothing can pay.
-            let order = self
-                .stores
-                .of::<Order>()
-                .load_stored(&order_id.to_string())
-                .await
-                .map_err(transient)?;
+            let order = self.load_order(order_id).await?;
             if order
                 .aggregate
                 .placed()
@@ -483,21 +481,10 @@ impl CheckoutProcess {
                 order_id,
                 quantity: Some(line.quantity),
             };
-            self.send(
-                self.stores.of::<domain::inventory::Inventory>(),
-                line.sku.as_str(),
-                "commit-reservation",
-                commit,
-                event,
-            )
-            .await?;
+            self.inventory(line.sku.as_str(), "commit-reservation", commit, event)
+                .await?;
         }
-        let order = self
-            .stores
-            .of::<domain::order::Order>()
-            .load_stored(&order_id.to_string())
-            .await
-            .map_err(transient)?;
+        let order = self.load_order(order_id).await?;
         let Some(placed) = order.aggregate.placed().cloned() else {
             return Ok(());
         };
@@ -629,14 +616,8 @@ impl CheckoutProcess {
                 reason: ReleaseReason::LinesCancelled,
                 quantity: Some(line.quantity),
             };
-            self.send(
-                self.stores.of::<Inventory>(),
-                line.sku.as_str(),
-                "release-reservation",
-                release,
-                event,
-            )
-            .await?;
+            self.inventory(line.sku.as_str(), "release-reservation", release, event)
+                .await?;
         }
         let Some(payment_id) = payment_id else {
             return Ok(());
@@ -696,12 +677,7 @@ impl CheckoutProcess {
         exchange: Exchange,
         event: &RecordedEvent,
     ) -> Result<(), Error> {
-        let original = self
-            .stores
-            .of::<Order>()
-            .load_stored(&exchange.original.to_string())
-            .await
-            .map_err(transient)?;
+        let original = self.load_order(exchange.original).await?;
         let Some(original) = original.aggregate.placed().cloned() else {
             return Ok(());
         };
@@ -768,12 +744,7 @@ impl CheckoutProcess {
             return Ok(());
         };
         // Redelivered after the edit was settled or reverted: all done already.
-        let order = self
-            .stores
-            .of::<Order>()
-            .load_stored(&order_id.to_string())
-            .await
-            .map_err(transient)?;
+        let order = self.load_order(order_id).await?;
         let pending = order
             .aggregate
             .placed()
@@ -862,14 +833,8 @@ impl CheckoutProcess {
                 reason: ReleaseReason::LinesCancelled,
                 quantity: Some(fewer),
             };
-            self.send(
-                self.stores.of::<Inventory>(),
-                line.sku.as_str(),
-                "release-reservation",
-                release,
-                event,
-            )
-            .await?;
+            self.inventory(line.sku.as_str(), "release-reservation", release, event)
+                .await?;
         }
         if raise < 0 {
             let amount = Money::new(-raise, total_after.currency());
@@ -888,6 +853,24 @@ impl CheckoutProcess {
             .await
     }
 
+    /// A paid-for order's reservations stop expiring: the scheduler releases only
+    /// the stock of orders still waiting for their payment.
+    async fn hold_stock(&self, event: &RecordedEvent) -> Result<(), Error> {
+        let order_id = OrderId::new(
+            Uuid::parse_str(&event.aggregate_id).map_err(|e| Error::Rejected(e.to_string()))?,
+        );
+        let order = self.load_order(order_id).await?;
+        let Some(placed) = order.aggregate.placed() else {
+            return Ok(());
+        };
+        for line in &placed.lines {
+            let hold = InventoryCommand::HoldUntilShipped { order_id };
+            self.inventory(line.sku.as_str(), "hold-reservation", hold, event)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Gives back what an edit held so far, and turns the edit back.
     async fn revert_edit(
         &self,
@@ -903,14 +886,8 @@ impl CheckoutProcess {
                 reason: ReleaseReason::Other,
                 quantity: Some(*quantity),
             };
-            self.send(
-                self.stores.of::<Inventory>(),
-                sku.as_str(),
-                "release-reservation",
-                release,
-                event,
-            )
-            .await?;
+            self.inventory(sku.as_str(), "release-reservation", release, event)
+                .await?;
         }
         self.order(
             order_id,
@@ -918,6 +895,27 @@ impl CheckoutProcess {
             event,
         )
         .await
+    }
+
+    /// Sends an inventory command for `sku`, as [`Self::send`] does.
+    async fn inventory(
+        &self,
+        sku: &str,
+        name: &str,
+        command: InventoryCommand,
+        event: &RecordedEvent,
+    ) -> Result<Option<Executed>, Error> {
+        self.send(self.stores.of::<Inventory>(), sku, name, command, event)
+            .await
+    }
+
+    /// The order as stored now (the API writes it too: no cached copy).
+    async fn load_order(&self, order_id: OrderId) -> Result<Loaded<Order>, Error> {
+        self.stores
+            .of::<Order>()
+            .load_stored(&order_id.to_string())
+            .await
+            .map_err(transient)
     }
 
     async fn load_payment(&self, payment_id: PaymentId) -> Result<Payment, Error> {
@@ -1022,14 +1020,8 @@ impl CheckoutProcess {
                 reason: AdjustmentReason::Returned,
                 note: format!("return {return_id} of order {order_id}"),
             };
-            self.send(
-                self.stores.of::<Inventory>(),
-                line.sku.as_str(),
-                "restock-return",
-                restock,
-                event,
-            )
-            .await?;
+            self.inventory(line.sku.as_str(), "restock-return", restock, event)
+                .await?;
         }
         let (Some(refund_id), Some(payment_id)) = (refund_id, payment_id) else {
             return Ok(());
@@ -1062,12 +1054,7 @@ impl CheckoutProcess {
         else {
             return Ok(());
         };
-        let order = self
-            .stores
-            .of::<domain::order::Order>()
-            .load_stored(&order_id.to_string())
-            .await
-            .map_err(transient)?;
+        let order = self.load_order(order_id).await?;
         // Every line: a reservation taken but not yet recorded on the order is
         // released too (releasing what is not held is a no-op).
         let mut skus: Vec<_> = release_stock.into_iter().map(|l| l.sku).collect();
@@ -1082,14 +1069,8 @@ impl CheckoutProcess {
                 reason: ReleaseReason::OrderCancelled,
                 quantity: None,
             };
-            self.send(
-                self.stores.of::<domain::inventory::Inventory>(),
-                sku.as_str(),
-                "release-reservation",
-                release,
-                event,
-            )
-            .await?;
+            self.inventory(sku.as_str(), "release-reservation", release, event)
+                .await?;
         }
         // A replacement that will not ship gives its credit back: as a refund on
         // the order whose return paid for it.

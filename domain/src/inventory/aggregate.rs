@@ -41,6 +41,11 @@ impl Reservation {
         self.outstanding == 0
     }
 
+    /// Paid for: kept until shipped or released, whatever `expires_at` said.
+    pub fn is_held(&self) -> bool {
+        self.expires_at == DateTime::<Utc>::MAX_UTC
+    }
+
     /// Due for expiry at `now`: still held in full (nothing shipped) and past due.
     fn is_due(&self, now: DateTime<Utc>) -> bool {
         self.outstanding > 0 && self.outstanding == self.quantity && self.expires_at <= now
@@ -158,6 +163,7 @@ impl Inventory {
             InventoryCommand::ExtendReservation { order_id, quantity } => {
                 self.extend(sku, order_id, quantity)
             }
+            InventoryCommand::HoldUntilShipped { order_id } => self.hold(sku, order_id),
             InventoryCommand::ReleaseReservation {
                 order_id,
                 reason,
@@ -306,6 +312,25 @@ impl Inventory {
             reserved_after: after.reserved,
             available_after: after.available(),
         }])
+    }
+
+    fn hold(&self, sku: &Sku, order_id: OrderId) -> Result<Vec<InventoryEvent>, InventoryError> {
+        match self.reservations.get(&order_id) {
+            Some(reservation) if !reservation.is_settled() && !reservation.is_held() => {
+                let levels = self.levels();
+                Ok(vec![InventoryEvent::ReservationHeld {
+                    sku: sku.clone(),
+                    order_id,
+                    held_for_order: reservation.outstanding,
+                    on_hand_after: levels.on_hand,
+                    reserved_after: levels.reserved,
+                    available_after: levels.available(),
+                }])
+            }
+            // Held already, settled, or released (expired before the payment came):
+            // nothing to keep.
+            _ => Ok(vec![]),
+        }
     }
 
     fn extend(
@@ -567,6 +592,11 @@ impl Aggregate for Inventory {
                         outstanding: quantity,
                         expires_at,
                     });
+            }
+            InventoryEvent::ReservationHeld { order_id, .. } => {
+                if let Some(reservation) = self.reservations.get_mut(&order_id) {
+                    reservation.expires_at = DateTime::<Utc>::MAX_UTC;
+                }
             }
             InventoryEvent::ReservationReleased {
                 order_id, quantity, ..

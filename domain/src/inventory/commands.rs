@@ -29,6 +29,9 @@ pub enum InventoryCommand {
         quantity: Quantity,
         expires_at: DateTime<Utc>,
     },
+    /// The order is paid for: its reservation no longer expires, and is held
+    /// until it ships or is released.
+    HoldUntilShipped { order_id: OrderId },
     /// Holds `quantity` more units for an order that holds some already (an edit
     /// raised a line); recorded as a `StockReserved` of the added units.
     ExtendReservation {

@@ -16,6 +16,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "StockAdjusted",
     "StockReserved",
     "ReservationReleased",
+    "ReservationHeld",
     "StockCommitted",
     "LowStockReached",
 ];
@@ -56,6 +57,16 @@ pub enum InventoryEvent {
         expires_at: DateTime<Utc>,
         /// What the order holds of this SKU after it (v2; `quantity` when new).
         held_for_order_after: u64,
+        on_hand_after: u64,
+        reserved_after: u64,
+        available_after: u64,
+    },
+    /// The order was paid for: its reservation no longer expires.
+    ReservationHeld {
+        sku: Sku,
+        order_id: OrderId,
+        /// What the order holds, kept until it ships or is released.
+        held_for_order: u64,
         on_hand_after: u64,
         reserved_after: u64,
         available_after: u64,
@@ -127,6 +138,12 @@ impl InventoryEvent {
                 available_after,
                 ..
             }
+            | InventoryEvent::ReservationHeld {
+                on_hand_after,
+                reserved_after,
+                available_after,
+                ..
+            }
             | InventoryEvent::StockCommitted {
                 on_hand_after,
                 reserved_after,
@@ -151,6 +168,7 @@ impl DomainEvent for InventoryEvent {
             InventoryEvent::StockAdjusted { .. } => "StockAdjusted",
             InventoryEvent::StockReserved { .. } => "StockReserved",
             InventoryEvent::ReservationReleased { .. } => "ReservationReleased",
+            InventoryEvent::ReservationHeld { .. } => "ReservationHeld",
             InventoryEvent::StockCommitted { .. } => "StockCommitted",
             InventoryEvent::LowStockReached { .. } => "LowStockReached",
         }
@@ -214,6 +232,14 @@ mod tests {
                 quantity: 4,
                 expires_at,
                 held_for_order_after: 4,
+                on_hand_after: 9,
+                reserved_after: 4,
+                available_after: 5,
+            },
+            InventoryEvent::ReservationHeld {
+                sku: sku.clone(),
+                order_id,
+                held_for_order: 4,
                 on_hand_after: 9,
                 reserved_after: 4,
                 available_after: 5,

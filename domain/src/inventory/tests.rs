@@ -949,3 +949,39 @@ fn extends_what_an_order_holds_within_what_is_available() {
         InventoryError::ReservationNotFound { order_id: order(1) }
     );
 }
+
+#[test]
+fn a_held_reservation_outlives_its_expiry_until_it_ships() {
+    let given = vec![
+        registered(0),
+        received(10, 10, 0),
+        reserved(order(1), 4, 10, 4),
+    ];
+    let hold = InventoryCommand::HoldUntilShipped { order_id: order(1) };
+    let held = InventoryEvent::ReservationHeld {
+        sku: sku(),
+        order_id: order(1),
+        held_for_order: 4,
+        on_hand_after: 10,
+        reserved_after: 4,
+        available_after: 6,
+    };
+    InventoryTest::with(())
+        .given(given.clone())
+        .when(hold.clone())
+        .then_expect_events(vec![held.clone()]);
+    let mut history = given;
+    history.push(held);
+    // Held once: again, nothing.
+    InventoryTest::with(())
+        .given(history.clone())
+        .when(hold)
+        .then_expect_events(vec![]);
+    // Long past `expires_at`, the reservation stays.
+    InventoryTest::with(())
+        .given(history)
+        .when(InventoryCommand::ExpireReservations {
+            now: at(12) + chrono::Duration::days(30),
+        })
+        .then_expect_events(vec![]);
+}

@@ -85,9 +85,9 @@ impl View for InventoryView {
                     updated_at: at.recorded_at,
                 }
             }
-            InventoryEvent::StockReceived { .. } | InventoryEvent::StockAdjusted { .. } => {
-                existing(view, "a stock movement")?
-            }
+            InventoryEvent::StockReceived { .. }
+            | InventoryEvent::StockAdjusted { .. }
+            | InventoryEvent::ReservationHeld { .. } => existing(view, "a stock movement")?,
             InventoryEvent::StockReserved {
                 quantity,
                 held_for_order_after,
