@@ -33,6 +33,9 @@ pub enum CancelledBy {
     System,
 }
 
+// A command is built, decided once and dropped, never kept in bulk: the size of
+// `PlaceOrder` (the address inline) costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum OrderCommand {

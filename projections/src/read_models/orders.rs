@@ -1018,6 +1018,15 @@ pub struct ReturnListItem {
     pub return_: ReturnView,
 }
 
+/// One return as the queue's query reads it: the item and its sort key.
+type ReturnRow = (
+    Uuid,
+    Option<Uuid>,
+    sqlx::types::Json<ReturnView>,
+    DateTime<Utc>,
+    Uuid,
+);
+
 /// Returns newest first (requested at, then return id), optionally in one status.
 pub async fn list_returns<'e>(
     executor: impl PgExecutor<'e>,
@@ -1028,13 +1037,7 @@ pub async fn list_returns<'e>(
     let after: Option<(DateTime<Utc>, Uuid)> = decode_cursor(cursor)?;
     let limit = clamp_limit(limit);
     let (after_time, after_id) = after.unzip();
-    let rows: Vec<(
-        Uuid,
-        Option<Uuid>,
-        sqlx::types::Json<ReturnView>,
-        DateTime<Utc>,
-        Uuid,
-    )> = sqlx::query_as(
+    let rows: Vec<ReturnRow> = sqlx::query_as(
         "SELECT o.order_id, o.customer_id, r.value,
                     (r.value->>'requested_at')::timestamptz AS requested_at,
                     (r.value->>'return_id')::uuid AS return_id
