@@ -815,3 +815,39 @@ async fn an_edit_holds_the_added_stock_and_raises_or_lowers_the_authorization(po
     .await;
     assert_eq!(by_customer.status, 403);
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_refund_retried_under_its_idempotency_key_is_one_refund_with_one_id(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    let admin = admin(&app);
+    let ada = customer(&app);
+    let order = paid_order(&pool, Some(ada.id), &[("MUG-1", 2000, 1)]).await;
+    let path = format!("/commands/orders/{}/refunds", order.order_id);
+    let body = json!({"amount": {"amount": 700, "currency": "EUR"}, "reason": "late parcel"});
+    let first =
+        crate::idempotency::keyed(&app, &path, Caller::Bearer(&admin), "refund-1", &body).await;
+    let again =
+        crate::idempotency::keyed(&app, &path, Caller::Bearer(&admin), "refund-1", &body).await;
+    assert_eq!(
+        (first.status, again.status),
+        (200, 200),
+        "{} {}",
+        first.body,
+        again.body
+    );
+    assert_eq!(first.body["refund_id"], again.body["refund_id"]);
+    assert_eq!(count_of(&pool, "OrderRefundRequested").await, 1);
+    // Another key is another refund, with another id.
+    let other =
+        crate::idempotency::keyed(&app, &path, Caller::Bearer(&admin), "refund-2", &body).await;
+    assert_eq!(other.status, 200, "{}", other.body);
+    assert_ne!(other.body["refund_id"], first.body["refund_id"]);
+    let view = order_when(&app, &ada, &order.order_id.to_string(), |o| {
+        o["refunds"]
+            .as_array()
+            .is_some_and(|r| r.len() == 2 && r.iter().all(|r| r["status"] == "recorded"))
+    })
+    .await;
+    assert_eq!(amount(&view["refunded_total"]), 1400);
+    assert_eq!(count_of(&pool, "PaymentRefunded").await, 2);
+}

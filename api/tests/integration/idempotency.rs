@@ -15,7 +15,13 @@ use crate::fixtures::{
 use crate::support::{reply, spawn_app, without_projectors, Caller, Reply, TestApp};
 
 /// POSTs the exact `body` bytes to `path` as `caller` under `key`.
-async fn keyed(app: &TestApp, path: &str, caller: Caller<'_>, key: &str, body: &Value) -> Reply {
+pub(crate) async fn keyed(
+    app: &TestApp,
+    path: &str,
+    caller: Caller<'_>,
+    key: &str,
+    body: &Value,
+) -> Reply {
     let request = app
         .client
         .post(app.url(path))
