@@ -425,6 +425,11 @@ impl PlacedOrder {
         ) {
             return Err(self.illegal("refund"));
         }
+        // The payment's first refund ends capturing: refunding now would leave
+        // the units still to ship uncaptured.
+        if self.status == OrderStatus::PartiallyShipped {
+            return Err(OrderError::RefundBeforeFullyShipped);
+        }
         let payment = self
             .payment
             .as_ref()

@@ -120,6 +120,8 @@ pub enum OrderError {
     },
     #[error("this order has no edit {edit_id} waiting to be settled")]
     UnknownEdit { edit_id: EditId },
+    #[error("units of this order remain to ship: refund once it has shipped, or cancel the unshipped lines")]
+    RefundBeforeFullyShipped,
     #[error("this order has no return {return_id}")]
     UnknownReturn { return_id: ReturnId },
     #[error("return {return_id} has already been received")]
@@ -189,6 +191,7 @@ impl OrderError {
             OrderError::LineExists { .. } => "line_exists",
             OrderError::InvalidEditQuantity { .. } => "invalid_edit_quantity",
             OrderError::UnknownEdit { .. } => "unknown_edit",
+            OrderError::RefundBeforeFullyShipped => "refund_before_fully_shipped",
             OrderError::UnknownReturn { .. } => "unknown_return",
             OrderError::ReturnAlreadyReceived { .. } => "return_already_received",
             OrderError::NoPaymentToRefund { .. } => "no_payment_to_refund",

@@ -1753,7 +1753,7 @@ fn records_a_capture_once_and_refuses_captures_beyond_the_authorization() {
 
 #[test]
 fn a_refund_request_holds_what_it_takes_of_the_captured_amount() {
-    let mut history = in_partially_shipped();
+    let mut history = in_shipped();
     history.push(captured(1200, 1200));
     given(history.clone())
         .when(request_refund(1, 1201))
@@ -1786,7 +1786,7 @@ fn a_refund_request_holds_what_it_takes_of_the_captured_amount() {
 
 #[test]
 fn refuses_to_record_a_requested_refund_with_other_figures() {
-    let mut history = in_partially_shipped();
+    let mut history = in_shipped();
     history.push(captured(1200, 1200));
     history.push(refund_requested(1, 1000, 200));
     given(history)
@@ -2314,4 +2314,13 @@ fn refuses_edits_after_shipping_and_quantities_that_change_nothing() {
     given(in_confirmed())
         .when(edit(vec![]))
         .then_expect_error(OrderError::EmptyEdit);
+}
+
+#[test]
+fn refuses_a_refund_while_units_remain_to_ship() {
+    let mut history = in_partially_shipped();
+    history.push(captured(1200, 1200));
+    given(history)
+        .when(request_refund(1, 100))
+        .then_expect_error(OrderError::RefundBeforeFullyShipped);
 }
