@@ -1085,6 +1085,9 @@ impl CheckoutProcess {
                 amount: replaces.credit,
                 lines: Vec::new(),
                 reason: format!("replacement order {order_id} was cancelled"),
+                for_what: Some(RefundFor::Return {
+                    return_id: replaces.return_id,
+                }),
             };
             self.order(replaces.order_id, refund, event).await?;
         }

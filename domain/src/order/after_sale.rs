@@ -401,6 +401,7 @@ impl PlacedOrder {
         amount: Money,
         lines: Vec<LineQuantity>,
         reason: String,
+        for_what: Option<RefundFor>,
     ) -> Decision {
         let known = self
             .pending_refunds
@@ -456,7 +457,7 @@ impl PlacedOrder {
             amount,
             lines,
             reason,
-            for_what: RefundFor::Goodwill,
+            for_what: for_what.unwrap_or(RefundFor::Goodwill),
             refundable_remaining,
         }])
     }

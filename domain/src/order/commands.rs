@@ -160,6 +160,9 @@ pub enum OrderCommand {
         #[serde(default)]
         lines: Vec<LineQuantity>,
         reason: String,
+        /// What it gives money back for; `goodwill` when absent (an admin's).
+        #[serde(default)]
+        for_what: Option<RefundFor>,
     },
     /// Money went back to the customer through `payment_id`: a requested refund
     /// completed (same id and figures), or one made at the gateway directly.

@@ -251,7 +251,8 @@ impl PlacedOrder {
                 amount,
                 lines,
                 reason,
-            } => self.request_refund(refund_id, amount, lines, reason),
+                for_what,
+            } => self.request_refund(refund_id, amount, lines, reason, for_what),
             OrderCommand::RecordRefund {
                 refund_id,
                 payment_id,

@@ -1711,6 +1711,7 @@ fn request_refund(n: u128, amount: i64) -> OrderCommand {
         amount: eur_amount(amount),
         lines: vec![],
         reason: "late parcel".into(),
+        for_what: None,
     }
 }
 

@@ -267,6 +267,7 @@ pub async fn request_refund(
         amount: body.amount,
         lines: body.lines.into_iter().map(LineQuantity::from).collect(),
         reason: body.reason,
+        for_what: None,
     };
     Call::<Order>::new(order_id, "request-refund", command)
         .answering(serde_json::json!({ "refund_id": refund_id }))
