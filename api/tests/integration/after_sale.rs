@@ -14,28 +14,30 @@ use sqlx::PgPool;
 use crate::checkout_process::{
     count_of, eventually, inventory, order_when, status_is, CrashingGateway,
 };
-use crate::fixtures::{
-    add_item, address, admin, customer, customer_cart, paid_order, published_product, stocked,
-    Customer,
-};
+use crate::fixtures::{admin, customer, paid_order, published_product, stocked, Customer};
 use crate::support::{api_config, own_redis, spawn_app, spawn_app_with_gateway, Caller, TestApp};
 
 /// Checks out `lines` for `who` with a card that authorizes; the order's id.
 async fn check_out_lines(app: &TestApp, who: &Customer, lines: &[(&str, u32)]) -> String {
-    let cart = customer_cart(app, who).await;
-    for (sku, quantity) in lines {
-        add_item(app, &cart, Caller::Bearer(&who.token), sku, *quantity).await;
-    }
-    let body = json!({"email": "ada@example.com", "shipping_address": address(), "payment_token": "tok_visa"});
-    let answer = app
-        .command(
-            &format!("/commands/carts/{cart}/checkout"),
-            Caller::Bearer(&who.token),
-            body,
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.body["order_id"].as_str().unwrap().to_owned()
+    crate::checkout_process::check_out_lines(app, who, lines, "tok_visa").await
+}
+
+/// The app with the checkout process talking to `gateway`, on a Redis of its own.
+async fn spawn_with_gateway(
+    pool: &PgPool,
+    config: api::config::ApiConfig,
+    gateway: Arc<dyn commands::payment_gateway::PaymentGateway>,
+) -> TestApp {
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    spawn_app_with_gateway(
+        pool.clone(),
+        true,
+        own_redis(&redis_url),
+        config,
+        gateway,
+        None,
+    )
+    .await
 }
 
 async fn payment_of(app: &TestApp, who: &Customer, order_id: &str) -> Value {
@@ -182,17 +184,7 @@ async fn a_received_return_restocks_what_is_resellable_and_refunds_once_across_a
     pool: PgPool,
 ) {
     let gateway = Arc::new(CrashingGateway::default());
-    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let start = || {
-        spawn_app_with_gateway(
-            pool.clone(),
-            true,
-            own_redis(&redis_url),
-            api_config(),
-            gateway.clone(),
-            None,
-        )
-    };
+    let start = || spawn_with_gateway(&pool, api_config(), gateway.clone());
     let app = start().await;
     published_product(&app, "MUG-1", 1200, "kitchen").await;
     stocked(&app, "MUG-1", 0, 5).await;
@@ -390,14 +382,10 @@ async fn two_refunds_racing_for_the_last_captured_euros_one_wins(pool: PgPool) {
 async fn returns_are_refused_after_the_window_and_listed_for_admins_only(pool: PgPool) {
     let mut config = api_config();
     config.return_window_days = 0;
-    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let app = spawn_app_with_gateway(
-        pool.clone(),
-        true,
-        own_redis(&redis_url),
+    let app = spawn_with_gateway(
+        &pool,
         config,
         Arc::new(commands::payment_gateway::TestGateway::default()),
-        None,
     )
     .await;
     published_product(&app, "MUG-1", 1200, "kitchen").await;
@@ -669,19 +657,42 @@ async fn an_exchange_places_the_replacement_order_free_or_for_the_difference(poo
     eventually(|| inventory(&app, "MUG-1"), |s| s["on_hand"] == 5).await;
 }
 
+/// Sends an edit of `order_id` and waits until the process settled or reverted
+/// it; the order then, and the edit's id.
+async fn edit_and_follow(
+    app: &TestApp,
+    who: &Customer,
+    admin: &str,
+    order_id: &str,
+    body: Value,
+) -> (Value, String) {
+    let path = format!("/commands/orders/{order_id}/edit");
+    let answer = post(app, &path, admin, body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let edit_id = answer.body["edit_id"].as_str().unwrap().to_owned();
+    let order = order_when(app, who, order_id, |o| {
+        o["edits"].as_array().is_some_and(|edits| {
+            edits
+                .iter()
+                .any(|e| e["edit_id"] == edit_id.as_str() && e["status"] != "pending")
+        })
+    })
+    .await;
+    (order, edit_id)
+}
+
+/// The order's edit `edit_id`.
+fn edit_of<'a>(order: &'a Value, edit_id: &str) -> &'a Value {
+    order["edits"]
+        .as_array()
+        .and_then(|edits| edits.iter().find(|e| e["edit_id"] == edit_id))
+        .unwrap_or(&Value::Null)
+}
+
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
 async fn an_edit_holds_the_added_stock_and_raises_or_lowers_the_authorization(pool: PgPool) {
     let gateway = Arc::new(CrashingGateway::default());
-    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let app = spawn_app_with_gateway(
-        pool.clone(),
-        true,
-        own_redis(&redis_url),
-        api_config(),
-        gateway.clone(),
-        None,
-    )
-    .await;
+    let app = spawn_with_gateway(&pool, api_config(), gateway.clone()).await;
     published_product(&app, "LAMP-1", 4000, "home").await;
     stocked(&app, "LAMP-1", 0, 10).await;
     published_product(&app, "BULB-1", 500, "home").await;
@@ -693,22 +704,17 @@ async fn an_edit_holds_the_added_stock_and_raises_or_lowers_the_authorization(po
     let path = format!("/commands/orders/{order_id}/edit");
 
     // A second lamp and two bulbs: +50 €, held and authorized.
-    let edited = post(
+    let (order, edit_id) = edit_and_follow(
         &app,
-        &path,
+        &ada,
         &admin,
+        &order_id,
         json!({"lines": [{"sku": "LAMP-1", "quantity": 2}, {"sku": "BULB-1", "quantity": 2}],
                "reason": "the customer called"}),
     )
     .await;
-    assert_eq!(edited.status, 200, "{}", edited.body);
-    let edit_id = edited.body["edit_id"].as_str().unwrap().to_owned();
-    let order = order_when(&app, &ada, &order_id, |o| {
-        o["edits"][0]["status"] == "settled"
-    })
-    .await;
-    let edit = &order["edits"][0];
-    assert_eq!(edit["edit_id"], edit_id.as_str());
+    let edit = edit_of(&order, &edit_id);
+    assert_eq!(edit["status"], "settled");
     assert_eq!(edit["reason"], "the customer called");
     assert!(edit["edited_by"].is_string(), "{edit}");
     assert_eq!(
@@ -729,18 +735,15 @@ async fn an_edit_holds_the_added_stock_and_raises_or_lowers_the_authorization(po
     assert_eq!(inventory(&app, "BULB-1").await["reservations"], 1);
 
     // Back to one lamp: the authorization is partly released, the lamp freed.
-    let lowered = post(
+    let (order, lowered) = edit_and_follow(
         &app,
-        &path,
+        &ada,
         &admin,
+        &order_id,
         json!({"lines": [{"sku": "LAMP-1", "quantity": 1}], "reason": "changed their mind"}),
     )
     .await;
-    assert_eq!(lowered.status, 200, "{}", lowered.body);
-    order_when(&app, &ada, &order_id, |o| {
-        o["edits"][1]["status"] == "settled"
-    })
-    .await;
+    assert_eq!(edit_of(&order, &lowered)["status"], "settled");
     payment_when(&app, &ada, &order_id, |p| {
         amount(&p["remaining_capturable"]) == 5000
     })
@@ -748,20 +751,18 @@ async fn an_edit_holds_the_added_stock_and_raises_or_lowers_the_authorization(po
     eventually(|| inventory(&app, "LAMP-1"), |s| s["reserved"] == 1).await;
 
     // More bulbs than there are: the edit is reverted, with the reason.
-    let too_many = post(
+    let (order, too_many) = edit_and_follow(
         &app,
-        &path,
+        &ada,
         &admin,
+        &order_id,
         json!({"lines": [{"sku": "BULB-1", "quantity": 9}], "reason": "a big party"}),
     )
     .await;
-    assert_eq!(too_many.status, 200, "{}", too_many.body);
-    let order = order_when(&app, &ada, &order_id, |o| {
-        o["edits"][2]["status"] == "reverted"
-    })
-    .await;
+    let reverted = edit_of(&order, &too_many);
+    assert_eq!(reverted["status"], "reverted");
     assert!(
-        order["edits"][2]["revert_reason"]
+        reverted["revert_reason"]
             .as_str()
             .unwrap()
             .contains("BULB-1"),
@@ -772,20 +773,18 @@ async fn an_edit_holds_the_added_stock_and_raises_or_lowers_the_authorization(po
 
     // A gateway that cannot raise an authorization: reverted, stock given back.
     gateway.refuse_increase.store(true, Ordering::SeqCst);
-    let refused = post(
+    let (order, refused) = edit_and_follow(
         &app,
-        &path,
+        &ada,
         &admin,
+        &order_id,
         json!({"lines": [{"sku": "LAMP-1", "quantity": 3}], "reason": "two more"}),
     )
     .await;
-    assert_eq!(refused.status, 200, "{}", refused.body);
-    let order = order_when(&app, &ada, &order_id, |o| {
-        o["edits"][3]["status"] == "reverted"
-    })
-    .await;
+    let reverted = edit_of(&order, &refused);
+    assert_eq!(reverted["status"], "reverted");
     assert!(
-        order["edits"][3]["revert_reason"]
+        reverted["revert_reason"]
             .as_str()
             .unwrap()
             .contains("could not be raised"),

@@ -56,8 +56,20 @@ pub(crate) async fn check_out(
     quantity: u32,
     token: &str,
 ) -> String {
+    check_out_lines(app, who, &[(sku, quantity)], token).await
+}
+
+/// Checks out `lines` for `who`, paying with `token`; the order's id.
+pub(crate) async fn check_out_lines(
+    app: &TestApp,
+    who: &Customer,
+    lines: &[(&str, u32)],
+    token: &str,
+) -> String {
     let cart = customer_cart(app, who).await;
-    add_item(app, &cart, Caller::Bearer(&who.token), sku, quantity).await;
+    for (sku, quantity) in lines {
+        add_item(app, &cart, Caller::Bearer(&who.token), sku, *quantity).await;
+    }
     let body =
         json!({"email": "ada@example.com", "shipping_address": address(), "payment_token": token});
     let answer = app

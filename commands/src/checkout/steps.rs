@@ -468,20 +468,13 @@ impl CheckoutProcess {
             return Ok(());
         };
         for line in &lines {
-            // A partial commit is not idempotent in the domain (it is not keyed by
-            // shipment), so a redelivered shipment is recognised here: a commit
-            // this very event caused is in the log, by its causation id.
-            if self
-                .already_caused(event, "Inventory", line.sku.as_str())
-                .await?
-            {
-                continue;
-            }
+            // A partial commit is not keyed by shipment in the domain: a
+            // redelivered shipment is recognised by the commit it caused.
             let commit = InventoryCommand::CommitReservation {
                 order_id,
                 quantity: Some(line.quantity),
             };
-            self.inventory(line.sku.as_str(), "commit-reservation", commit, event)
+            self.inventory_once(line.sku.as_str(), "commit-reservation", commit, event)
                 .await?;
         }
         let order = self.load_order(order_id).await?;
@@ -491,13 +484,8 @@ impl CheckoutProcess {
         let Some(paid) = placed.payment else {
             return Ok(());
         };
-        let payment = self
-            .stores
-            .of::<domain::payment::Payment>()
-            .load_stored(&paid.payment_id.to_string())
-            .await
-            .map_err(transient)?;
-        let capturable = payment.aggregate.remaining_capturable();
+        let payment = self.load_payment(paid.payment_id).await?;
+        let capturable = payment.remaining_capturable();
         // The shipped lines' value; the last shipment takes the rest (shipping).
         let amount = if fully_shipped {
             capturable
@@ -568,8 +556,7 @@ impl CheckoutProcess {
     }
 
     /// Whether handling `event` already changed `aggregate_id` of `aggregate_type`:
-    /// for commands the domain cannot recognise as repeats (a partial release, a
-    /// restock), a redelivered event is told by the causation id in the log.
+    /// a redelivered event is told by the causation id in the log.
     async fn already_caused(
         &self,
         event: &RecordedEvent,
@@ -605,18 +592,12 @@ impl CheckoutProcess {
             return Ok(());
         };
         for line in &lines {
-            if self
-                .already_caused(event, "Inventory", line.sku.as_str())
-                .await?
-            {
-                continue;
-            }
             let release = InventoryCommand::ReleaseReservation {
                 order_id,
                 reason: ReleaseReason::LinesCancelled,
                 quantity: Some(line.quantity),
             };
-            self.inventory(line.sku.as_str(), "release-reservation", release, event)
+            self.inventory_once(line.sku.as_str(), "release-reservation", release, event)
                 .await?;
         }
         let Some(payment_id) = payment_id else {
@@ -627,16 +608,8 @@ impl CheckoutProcess {
         let released = amount_to_refund.amount().min(capturable);
         if released > 0 {
             let amount = Money::new(released, amount_to_refund.currency());
-            let reference = self
-                .gateway
-                .release(payment_id, amount, gateway_key(event, "release"))
-                .await
-                .map_err(transient)?;
-            let release = PaymentCommand::ReleaseAuthorization {
-                gateway_reference: reference,
-                amount,
-            };
-            self.payment(payment_id, release, event).await?;
+            self.release_authorization(payment_id, amount, event)
+                .await?;
         }
         let captured_part = amount_to_refund.amount() - released;
         if captured_part > 0 {
@@ -820,12 +793,6 @@ impl CheckoutProcess {
             }
         }
         for line in lines.iter().filter(|l| l.ordered_after < l.ordered_before) {
-            if self
-                .already_caused(event, "Inventory", line.sku.as_str())
-                .await?
-            {
-                continue;
-            }
             let fewer = Quantity::new(line.ordered_before - line.ordered_after)
                 .map_err(|e| Error::Rejected(e.to_string()))?;
             let release = InventoryCommand::ReleaseReservation {
@@ -833,21 +800,13 @@ impl CheckoutProcess {
                 reason: ReleaseReason::LinesCancelled,
                 quantity: Some(fewer),
             };
-            self.inventory(line.sku.as_str(), "release-reservation", release, event)
+            self.inventory_once(line.sku.as_str(), "release-reservation", release, event)
                 .await?;
         }
         if raise < 0 {
             let amount = Money::new(-raise, total_after.currency());
-            let reference = self
-                .gateway
-                .release(payment_id, amount, gateway_key(event, "release"))
-                .await
-                .map_err(transient)?;
-            let release = PaymentCommand::ReleaseAuthorization {
-                gateway_reference: reference,
-                amount,
-            };
-            self.payment(payment_id, release, event).await?;
+            self.release_authorization(payment_id, amount, event)
+                .await?;
         }
         self.order(order_id, OrderCommand::RecordEditSettled { edit_id }, event)
             .await
@@ -895,6 +854,41 @@ impl CheckoutProcess {
             event,
         )
         .await
+    }
+
+    /// Sends an inventory command for `sku` unless handling `event` already
+    /// changed that SKU's stock: for commands the domain cannot recognise as
+    /// repeats (a partial commit or release, a restock).
+    async fn inventory_once(
+        &self,
+        sku: &str,
+        name: &str,
+        command: InventoryCommand,
+        event: &RecordedEvent,
+    ) -> Result<(), Error> {
+        if !self.already_caused(event, "Inventory", sku).await? {
+            self.inventory(sku, name, command, event).await?;
+        }
+        Ok(())
+    }
+
+    /// Releases `amount` of the authorization at the gateway, then on the payment.
+    async fn release_authorization(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+        event: &RecordedEvent,
+    ) -> Result<(), Error> {
+        let reference = self
+            .gateway
+            .release(payment_id, amount, gateway_key(event, "release"))
+            .await
+            .map_err(transient)?;
+        let release = PaymentCommand::ReleaseAuthorization {
+            gateway_reference: reference,
+            amount,
+        };
+        self.payment(payment_id, release, event).await
     }
 
     /// Sends an inventory command for `sku`, as [`Self::send`] does.
@@ -1007,20 +1001,16 @@ impl CheckoutProcess {
             };
             self.place_replacement(exchange, event).await?;
         }
-        for line in &lines {
-            if line.condition != ReturnCondition::Resellable
-                || self
-                    .already_caused(event, "Inventory", line.sku.as_str())
-                    .await?
-            {
-                continue;
-            }
+        for line in lines
+            .iter()
+            .filter(|l| l.condition == ReturnCondition::Resellable)
+        {
             let restock = InventoryCommand::AdjustStock {
                 delta: i64::from(line.quantity.get()),
                 reason: AdjustmentReason::Returned,
                 note: format!("return {return_id} of order {order_id}"),
             };
-            self.inventory(line.sku.as_str(), "restock-return", restock, event)
+            self.inventory_once(line.sku.as_str(), "restock-return", restock, event)
                 .await?;
         }
         let (Some(refund_id), Some(payment_id)) = (refund_id, payment_id) else {
@@ -1092,13 +1082,7 @@ impl CheckoutProcess {
             self.order(replaces.order_id, refund, event).await?;
         }
         let payment_id = payment_id.unwrap_or_else(|| payment_of(order_id));
-        let payment = self
-            .stores
-            .of::<domain::payment::Payment>()
-            .load_stored(&payment_id.to_string())
-            .await
-            .map_err(transient)?;
-        let payment = payment.aggregate;
+        let payment = self.load_payment(payment_id).await?;
         if !payment.exists() {
             return Ok(());
         }

@@ -287,6 +287,19 @@ impl Inventory {
                 })
             };
         }
+        self.reserved_for(sku, order_id, quantity, expires_at, quantity)
+    }
+
+    /// `quantity` more units held for `order_id`, which then holds `held_after`,
+    /// if that many are available.
+    fn reserved_for(
+        &self,
+        sku: &Sku,
+        order_id: OrderId,
+        quantity: u64,
+        expires_at: DateTime<Utc>,
+        held_after: u64,
+    ) -> Result<Vec<InventoryEvent>, InventoryError> {
         let available = self.available();
         if available < quantity {
             return Err(InventoryError::InsufficientStock {
@@ -307,7 +320,7 @@ impl Inventory {
             order_id,
             quantity,
             expires_at,
-            held_for_order_after: quantity,
+            held_for_order_after: held_after,
             on_hand_after: after.on_hand,
             reserved_after: after.reserved,
             available_after: after.available(),
@@ -345,31 +358,13 @@ impl Inventory {
             .filter(|r| !r.is_settled())
             .ok_or(InventoryError::ReservationNotFound { order_id })?;
         let quantity = u64::from(quantity.get());
-        let available = self.available();
-        if available < quantity {
-            return Err(InventoryError::InsufficientStock {
-                sku: sku.clone(),
-                available,
-                requested: quantity,
-            });
-        }
-        let after = Levels {
-            on_hand: self.on_hand,
-            reserved: self
-                .reserved
-                .checked_add(quantity)
-                .ok_or(InventoryError::StockOutOfRange)?,
-        };
-        Ok(vec![InventoryEvent::StockReserved {
-            sku: sku.clone(),
+        self.reserved_for(
+            sku,
             order_id,
             quantity,
-            expires_at: reservation.expires_at,
-            held_for_order_after: reservation.outstanding.saturating_add(quantity),
-            on_hand_after: after.on_hand,
-            reserved_after: after.reserved,
-            available_after: after.available(),
-        }])
+            reservation.expires_at,
+            reservation.outstanding.saturating_add(quantity),
+        )
     }
 
     fn release(

@@ -286,7 +286,7 @@ impl PlacedOrder {
             .iter()
             .filter_map(|l| l.exchange_for.clone())
             .collect();
-        let record_has_no_replacements = replacements.is_empty();
+        let replacement_order_id = (!replacements.is_empty()).then(|| replacement_of(return_id));
         let mut replacement_value = Money::zero(self.currency);
         for replacement in &replacements {
             let worth = replacement
@@ -303,7 +303,7 @@ impl PlacedOrder {
         let payment_id = self.payment.as_ref().map(|p| p.payment_id);
         let refund_id = match payment_id {
             Some(_) if refund_amount.amount() > 0 => {
-                let held = self.unrefunded_paid()?;
+                let held = self.unrefunded_paid();
                 if refund_amount.amount() > held.amount() {
                     return Err(OrderError::RefundExceedsPaid {
                         requested: refund_amount,
@@ -331,7 +331,7 @@ impl PlacedOrder {
             },
             refund_id,
             payment_id: refund_id.and(payment_id),
-            replacement_order_id: (!record_has_no_replacements).then(|| replacement_of(return_id)),
+            replacement_order_id,
         }])
     }
 
@@ -351,10 +351,7 @@ impl PlacedOrder {
         if payment.payment_id != payment_id {
             return Err(OrderError::UnknownPayment { payment_id });
         }
-        same_currency(self.currency, &amount)?;
-        if amount.amount() <= 0 {
-            return Err(OrderError::InvalidRefundAmount { amount });
-        }
+        self.positive_amount(amount)?;
         let captured_total = self
             .captured_total
             .checked_add(&amount)
@@ -375,24 +372,33 @@ impl PlacedOrder {
         }])
     }
 
+    /// Money moved for this order: in its currency and more than zero.
+    fn positive_amount(&self, amount: Money) -> Result<(), OrderError> {
+        same_currency(self.currency, &amount)?;
+        if amount.amount() <= 0 {
+            return Err(OrderError::InvalidRefundAmount { amount });
+        }
+        Ok(())
+    }
+
     /// What a refund decided now may take: captured, minus refunded, minus every
     /// refund held.
-    fn refundable_now(&self) -> Result<Money, OrderError> {
+    fn refundable_now(&self) -> Money {
         let left = self
             .captured_total
             .amount()
             .saturating_sub(self.refunded_total.amount())
             .saturating_sub(self.pending_refund_total());
-        Ok(Money::new(left.max(0), self.currency))
+        Money::new(left.max(0), self.currency)
     }
 
     /// The amount paid not yet refunded nor held for a refund.
-    pub(super) fn unrefunded_paid(&self) -> Result<Money, OrderError> {
+    fn unrefunded_paid(&self) -> Money {
         let paid = self.payment.as_ref().map_or(0, |p| p.amount.amount());
         let left = paid
             .saturating_sub(self.refunded_total.amount())
             .saturating_sub(self.pending_refund_total());
-        Ok(Money::new(left.max(0), self.currency))
+        Money::new(left.max(0), self.currency)
     }
 
     pub(super) fn request_refund(
@@ -436,11 +442,8 @@ impl PlacedOrder {
             .as_ref()
             .ok_or(OrderError::NoPaymentToRefund { state: self.status })?;
         check_reason(&reason)?;
-        same_currency(self.currency, &amount)?;
-        if amount.amount() <= 0 {
-            return Err(OrderError::InvalidRefundAmount { amount });
-        }
-        let refundable = self.refundable_now()?;
+        self.positive_amount(amount)?;
+        let refundable = self.refundable_now();
         if amount.amount() > refundable.amount() {
             return Err(OrderError::RefundExceedsCaptured {
                 requested: amount,
@@ -535,11 +538,8 @@ impl PlacedOrder {
         if payment.payment_id != payment_id {
             return Err(OrderError::UnknownPayment { payment_id });
         }
-        same_currency(self.currency, &amount)?;
-        if amount.amount() <= 0 {
-            return Err(OrderError::InvalidRefundAmount { amount });
-        }
-        let refundable = self.unrefunded_paid()?;
+        self.positive_amount(amount)?;
+        let refundable = self.unrefunded_paid();
         if amount.amount() > refundable.amount() {
             return Err(OrderError::RefundExceedsPaid {
                 requested: amount,
