@@ -839,6 +839,8 @@ impl CheckoutProcess {
         reason: String,
         event: &RecordedEvent,
     ) -> Result<(), Error> {
+        // A gateway's message may be long: the order takes 500 characters.
+        let reason: String = reason.chars().take(500).collect();
         for (sku, quantity) in held {
             let release = InventoryCommand::ReleaseReservation {
                 order_id,
