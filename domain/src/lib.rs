@@ -1,5 +1,5 @@
 //! The business rules of the commerce backend, and nothing else: the Cart, Order,
-//! Inventory, Payment and Product aggregates, their commands, events and refusals,
+//! Inventory, Payment, Product and Promotion aggregates, the pricing engine, their commands, events and refusals,
 //! and the value types they share (Money, Sku, Quantity, ids).
 //!
 //! Pure by design: no I/O, no SQL, no async runtime, no clock and no random ids
@@ -12,6 +12,7 @@ pub mod order;
 pub mod payment;
 pub mod pricing;
 pub mod product;
+pub mod promotion;
 pub mod registry;
 pub mod shared;
 pub mod upcasting;
@@ -41,5 +42,6 @@ refusal!(
     inventory::InventoryError,
     order::OrderError,
     payment::PaymentError,
-    product::ProductError
+    product::ProductError,
+    promotion::PromotionError
 );

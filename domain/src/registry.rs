@@ -179,6 +179,11 @@ aggregates! {
         name: product, path: "products",
         event_types: crate::product::EVENT_TYPES, snapshot_every: None,
     },
+    // A popular promotion's stream grows with every order that uses it.
+    Promotion => crate::promotion::Promotion {
+        name: promotion, path: "promotions",
+        event_types: crate::promotion::EVENT_TYPES, snapshot_every: Some(100),
+    },
 }
 
 impl AggregateKind {
@@ -251,7 +256,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("Cart, Order, Inventory, Payment, Product"),
+            error.contains("Cart, Order, Inventory, Payment, Product, Promotion"),
             "{error}"
         );
     }
