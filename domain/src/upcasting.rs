@@ -90,6 +90,18 @@ pub static UPCASTERS: &[Upcaster] = &[
         to_version: "2",
         upcast: payment_refunded_v1_to_v2,
     },
+    Upcaster {
+        event_type: "CartCheckedOut",
+        from_version: "1",
+        to_version: "2",
+        upcast: cart_checked_out_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "OrderPlaced",
+        from_version: "2",
+        to_version: "3",
+        upcast: order_placed_v2_to_v3,
+    },
 ];
 
 /// Applies `edit` to the fields inside `{"<tag>": {...}}`; other shapes pass.
@@ -121,6 +133,20 @@ fn reservation_released_v1_to_v2(payload: Value) -> Value {
 fn order_placed_v1_to_v2(payload: Value) -> Value {
     edit_fields(payload, "OrderPlaced", |fields| {
         fields.entry("replaces").or_insert(Value::Null);
+    })
+}
+
+/// No checkout was priced (discounts, shipping method, tax) before version 2.
+fn cart_checked_out_v1_to_v2(payload: Value) -> Value {
+    edit_fields(payload, "CartCheckedOut", |fields| {
+        fields.entry("pricing").or_insert(Value::Null);
+    })
+}
+
+/// No order carried a priced cart before version 3.
+fn order_placed_v2_to_v3(payload: Value) -> Value {
+    edit_fields(payload, "OrderPlaced", |fields| {
+        fields.entry("pricing").or_insert(Value::Null);
     })
 }
 
@@ -431,6 +457,20 @@ mod tests {
             panic!("another event");
         };
         assert_eq!(replaces, None);
+        let v2 = json!({"OrderPlaced": {
+            "order_id": ORDER, "cart_id": ID, "customer_id": null, "email": "a@b.co",
+            "shipping_address": {"name": "A", "line1": "B", "line2": null, "city": "C",
+                "postal_code": "D", "region": null, "country": "DE"},
+            "lines": [], "currency": "EUR", "subtotal": eur(100), "shipping_cost": eur(0),
+            "total": eur(100), "placed_at": "2024-01-01T00:00:00Z", "replaces": null}});
+        let (version, upcast_v2) = upcast("OrderPlaced", "2", v2);
+        assert_eq!(version, "3");
+        let OrderEvent::OrderPlaced { pricing, .. } =
+            serde_json::from_value::<OrderEvent>(upcast_v2).unwrap()
+        else {
+            panic!("another event");
+        };
+        assert_eq!(pricing, None, "a v2 order was not priced");
         let v1 = json!({"OrderConfirmed": {
             "order_id": ORDER, "customer_id": null, "payment_id": ID, "total": eur(100)}});
         let OrderEvent::OrderConfirmed { payment_id, .. } =
@@ -439,6 +479,24 @@ mod tests {
             panic!("another event");
         };
         assert_eq!(payment_id.map(|p| p.to_string()), Some(ID.to_owned()));
+    }
+
+    #[test]
+    fn cart_checked_out_v1_reads_as_an_unpriced_checkout() {
+        use crate::cart::CartEvent;
+        let v1 = json!({"CartCheckedOut": {
+            "cart_id": ID, "order_id": ORDER, "customer_id": null, "lines": [],
+            "line_totals": {}, "subtotal": eur(100), "item_count": 1, "currency": "EUR",
+            "email": "a@b.co",
+            "shipping_address": {"name": "A", "line1": "B", "city": "C",
+                "postal_code": "D", "country": "DE"},
+            "payment_token": "tok_visa", "checked_out_at": "2024-01-01T00:00:00Z"}});
+        let CartEvent::CartCheckedOut { pricing, .. } =
+            reads_as_today::<CartEvent>("CartCheckedOut", v1)
+        else {
+            panic!("another event");
+        };
+        assert_eq!(pricing, None);
     }
 
     #[test]

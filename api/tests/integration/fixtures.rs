@@ -303,6 +303,7 @@ pub async fn paid_order(pool: &PgPool, customer: Option<Uuid>, lines: &[Line<'_>
             .collect(),
         shipping_cost: eur(0),
         placed_at: Utc::now(),
+        pricing: None,
         replaces: None,
     };
     order_command(&orders, order_id, place).await;

@@ -214,6 +214,7 @@ impl CheckoutProcess {
             shipping_address,
             payment_token,
             checked_out_at,
+            pricing,
             ..
         } = decode::<CartEvent>(event)?
         else {
@@ -237,6 +238,9 @@ impl CheckoutProcess {
             shipping_cost: Money::new(self.settings.shipping_cost_minor, currency),
             placed_at: checked_out_at,
             replaces: None,
+            // Priced checkouts carry their shipping; the flat cost is for those
+            // recorded before pricing existed.
+            pricing,
         };
         self.order(order_id, place, event).await
     }
@@ -689,6 +693,7 @@ impl CheckoutProcess {
             lines,
             shipping_cost: Money::zero(original.currency),
             placed_at: event.recorded_at,
+            pricing: None,
             replaces: Some(Replaces {
                 order_id: exchange.original,
                 return_id: exchange.return_id,

@@ -10,7 +10,9 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
+use super::CartDiscounts;
 use super::{CartCommand, CartError, CartEvent, CartLine};
+use crate::pricing::CouponCode;
 use crate::shared::{CartId, Currency, CustomerId, Money, OrderId, Sku};
 
 /// A shopping cart. `None` inside until `CartOpened`: the cart does not exist yet.
@@ -35,6 +37,13 @@ pub struct CartState {
     /// Carts already merged into this one, so a retried merge adds nothing twice.
     pub merged_sources: BTreeSet<CartId>,
     pub opened_at: DateTime<Utc>,
+    /// Coupons the customer applied (they stay while the cart is open, applying
+    /// whenever their conditions hold).
+    #[serde(default)]
+    pub coupons: BTreeSet<CouponCode>,
+    /// As last recorded; `None` before any.
+    #[serde(default)]
+    pub discounts: Option<CartDiscounts>,
 }
 
 /// Where a cart is in its life; every state but `Open` is final.
@@ -125,6 +134,8 @@ impl Aggregate for Cart {
                     item_count: 0,
                     merged_sources: BTreeSet::new(),
                     opened_at,
+                    coupons: BTreeSet::new(),
+                    discounts: None,
                 });
             }
             // Only a cart that exists has further events.
@@ -150,7 +161,7 @@ impl CartState {
         }
     }
 
-    fn apply(&mut self, event: CartEvent) {
+    pub(super) fn apply(&mut self, event: CartEvent) {
         match event {
             // Handled by `Cart::apply`; a second one cannot be decided.
             CartEvent::CartOpened { .. } => {}
@@ -216,6 +227,26 @@ impl CartState {
             }
             CartEvent::CartAbandoned { .. } => {
                 self.status = CartStatus::Abandoned;
+            }
+            CartEvent::CouponApplied { code, .. } => {
+                self.coupons.insert(code);
+            }
+            CartEvent::CouponRemoved { code } => {
+                self.coupons.remove(&code);
+            }
+            CartEvent::CartDiscountsChanged {
+                discounts,
+                not_applied,
+                discount_total,
+                total,
+                ..
+            } => {
+                self.discounts = Some(CartDiscounts {
+                    discounts,
+                    not_applied,
+                    discount_total,
+                    total,
+                });
             }
         }
     }

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::MergePolicy;
+use super::{MergePolicy, PricingContext};
+use crate::pricing::{CouponCode, PromotionOffer};
 use crate::shared::{
     CartId, Currency, CustomerId, Email, LineItem, Money, OrderId, PaymentMethodToken,
     PostalAddress, Quantity, Sku,
@@ -77,5 +78,22 @@ pub enum CartCommand {
     },
     AbandonCart {
         abandoned_at: DateTime<Utc>,
+    },
+    /// `command`, with what pricing the cart needs: after it, the cart's
+    /// discounts are recomputed (and recorded when they moved); a checkout also
+    /// checks them and freezes the priced cart, shipping and tax included.
+    WithPricing {
+        command: Box<CartCommand>,
+        pricing: PricingContext,
+    },
+    /// `promotion` is the one the code names (`None`: no promotion has it).
+    ApplyCoupon {
+        code: CouponCode,
+        promotion: Option<PromotionOffer>,
+        pricing: PricingContext,
+    },
+    RemoveCoupon {
+        code: CouponCode,
+        pricing: PricingContext,
     },
 }

@@ -11,6 +11,7 @@ use super::lines::{
 use super::merge::merge_lines;
 use super::{
     CartCommand, CartError, CartEvent, CartLine, CartState, CartStatus, MergePolicy, PriceChange,
+    PricingContext,
 };
 use crate::shared::{
     CartId, CustomerId, Email, LineItem, Money, OrderId, PaymentMethodToken, PostalAddress,
@@ -68,13 +69,48 @@ impl CartState {
                     payment_token,
                     checked_out_at,
                 },
+                None,
             ),
             CartCommand::AbandonCart { abandoned_at } => self.abandon(abandoned_at),
+            CartCommand::WithPricing { command, pricing } => match *command {
+                CartCommand::CheckOutCart {
+                    order_id,
+                    current_prices,
+                    email,
+                    shipping_address,
+                    payment_token,
+                    checked_out_at,
+                } => self.check_out(
+                    &current_prices,
+                    Checkout {
+                        order_id,
+                        email,
+                        shipping_address,
+                        payment_token,
+                        checked_out_at,
+                    },
+                    Some(&pricing),
+                ),
+                // These price themselves.
+                command @ (CartCommand::WithPricing { .. }
+                | CartCommand::ApplyCoupon { .. }
+                | CartCommand::RemoveCoupon { .. }) => self.decide(command),
+                command => {
+                    let events = self.decide(command)?;
+                    self.repriced(events, &pricing)
+                }
+            },
+            CartCommand::ApplyCoupon {
+                code,
+                promotion,
+                pricing,
+            } => self.apply_coupon(code, promotion, &pricing),
+            CartCommand::RemoveCoupon { code, pricing } => self.remove_coupon(code, &pricing),
         }
     }
 
     /// Only an open cart changes; the refusal names the final state it is in.
-    fn ensure_open(&self) -> Result<(), CartError> {
+    pub(super) fn ensure_open(&self) -> Result<(), CartError> {
         match self.status {
             CartStatus::Open => Ok(()),
             CartStatus::CheckedOut { order_id } => Err(CartError::CheckedOut { order_id }),
@@ -257,7 +293,12 @@ impl CartState {
         }])
     }
 
-    fn check_out(&self, current_prices: &BTreeMap<Sku, Money>, checkout: Checkout) -> Decision {
+    fn check_out(
+        &self,
+        current_prices: &BTreeMap<Sku, Money>,
+        checkout: Checkout,
+        pricing: Option<&PricingContext>,
+    ) -> Decision {
         self.ensure_open()?;
         if self.lines.is_empty() {
             return Err(CartError::EmptyCart);
@@ -293,6 +334,22 @@ impl CartState {
         if !changes.is_empty() {
             return Err(CartError::PricesChanged { changes });
         }
+        let pricing = match pricing {
+            None => None,
+            Some(context) => {
+                let priced = self.priced(context, &self.coupons, context.delivery.as_ref())?;
+                let now = priced.line_discounts();
+                let recorded = self.recorded_line_discounts();
+                if now != recorded {
+                    let sum = |d: &BTreeMap<_, i64>| Money::new(d.values().sum(), self.currency);
+                    return Err(CartError::DiscountsChanged {
+                        before: sum(&recorded),
+                        after: sum(&now),
+                    });
+                }
+                Some(priced)
+            }
+        };
         let Totals {
             subtotal,
             item_count,
@@ -314,6 +371,7 @@ impl CartState {
             shipping_address: checkout.shipping_address,
             payment_token: checkout.payment_token,
             checked_out_at: checkout.checked_out_at,
+            pricing,
         }])
     }
 

@@ -2,6 +2,7 @@
 //! 422 with it) and a message written for the customer's client (the `detail`).
 
 use super::PriceChange;
+use crate::pricing::{CouponCode, Ineligible};
 use crate::shared::{CartId, Currency, Money, OrderId, Sku};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +45,25 @@ pub enum CartError {
     PricesChanged { changes: Vec<PriceChange> },
     #[error("the cart's total would be larger than any amount the system can hold")]
     AmountOutOfRange,
+    #[error("the cart's discounts changed since they were shown (from {before} off to {after} off): a promotion changed or ended; confirm the new total and check out again")]
+    DiscountsChanged { before: Money, after: Money },
+    #[error("no promotion has the coupon code {code}")]
+    CouponUnknown { code: CouponCode },
+    #[error("the coupon {code} has expired")]
+    CouponExpired { code: CouponCode },
+    #[error("the coupon {code} has no use left")]
+    CouponExhausted { code: CouponCode },
+    #[error("the coupon {code} does not apply to this cart: {reason}")]
+    CouponNotApplicable {
+        code: CouponCode,
+        reason: Ineligible,
+    },
+    #[error("the coupon {code} is not on the cart")]
+    CouponNotOnCart { code: CouponCode },
+    #[error("a cart holds at most {max} coupons")]
+    TooManyCoupons { max: usize },
+    #[error("{reason}")]
+    ShippingUnavailable { reason: String },
 }
 
 impl CartError {
@@ -67,6 +87,14 @@ impl CartError {
             CartError::ProductUnavailable { .. } => "product_unavailable",
             CartError::PricesChanged { .. } => "prices_changed",
             CartError::AmountOutOfRange => "amount_out_of_range",
+            CartError::DiscountsChanged { .. } => "prices_changed",
+            CartError::CouponUnknown { .. } => "coupon_unknown",
+            CartError::CouponExpired { .. } => "coupon_expired",
+            CartError::CouponExhausted { .. } => "coupon_exhausted",
+            CartError::CouponNotApplicable { .. } => "coupon_not_applicable",
+            CartError::CouponNotOnCart { .. } => "coupon_not_on_cart",
+            CartError::TooManyCoupons { .. } => "too_many_coupons",
+            CartError::ShippingUnavailable { .. } => "shipping_method_unavailable",
         }
     }
 }

@@ -8,6 +8,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use super::{CartLine, MergePolicy, QuantityCap};
+use crate::pricing::{AppliedDiscount, CouponCode, NotApplied, PricedCart, PromotionId};
 use crate::shared::{
     CartId, Currency, CustomerId, Email, LineItem, Money, OrderId, PaymentMethodToken,
     PostalAddress, Quantity, Sku,
@@ -25,6 +26,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "PricesRefreshed",
     "CartCheckedOut",
     "CartAbandoned",
+    "CouponApplied",
+    "CouponRemoved",
+    "CartDiscountsChanged",
 ];
 
 /// A unit price that moved between the cart's snapshot and the catalog.
@@ -108,12 +112,33 @@ pub enum CartEvent {
         shipping_address: PostalAddress,
         payment_token: PaymentMethodToken,
         checked_out_at: DateTime<Utc>,
+        /// The cart priced at checkout: discounts, shipping, tax, total (v2; `None`
+        /// for checkouts before pricing existed, and when the command side sent
+        /// no pricing).
+        pricing: Option<PricedCart>,
     },
     CartAbandoned {
         customer_id: Option<CustomerId>,
         subtotal: Money,
         item_count: u32,
         abandoned_at: DateTime<Utc>,
+    },
+    CouponApplied {
+        code: CouponCode,
+        promotion_id: PromotionId,
+    },
+    CouponRemoved {
+        code: CouponCode,
+    },
+    /// The cart's discounts moved (its lines, its coupons or the promotions
+    /// changed): every discount, and the coupons on it that do not apply.
+    CartDiscountsChanged {
+        discounts: Vec<AppliedDiscount>,
+        not_applied: Vec<NotApplied>,
+        subtotal: Money,
+        discount_total: Money,
+        /// The subtotal after discounts.
+        total: Money,
     },
 }
 
@@ -130,12 +155,19 @@ impl DomainEvent for CartEvent {
             CartEvent::PricesRefreshed { .. } => "PricesRefreshed",
             CartEvent::CartCheckedOut { .. } => "CartCheckedOut",
             CartEvent::CartAbandoned { .. } => "CartAbandoned",
+            CartEvent::CouponApplied { .. } => "CouponApplied",
+            CartEvent::CouponRemoved { .. } => "CouponRemoved",
+            CartEvent::CartDiscountsChanged { .. } => "CartDiscountsChanged",
         };
         name.to_owned()
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        match self {
+            CartEvent::CartCheckedOut { .. } => "2",
+            _ => "1",
+        }
+        .to_owned()
     }
 }
 
@@ -201,12 +233,27 @@ mod tests {
                 shipping_address: address(),
                 payment_token: token(),
                 checked_out_at: at(),
+                pricing: None,
             },
             CartEvent::CartAbandoned {
                 customer_id: None,
                 subtotal: totals.0,
                 item_count: totals.1,
                 abandoned_at: at(),
+            },
+            CartEvent::CouponApplied {
+                code: crate::pricing::CouponCode::new("WINTER").unwrap(),
+                promotion_id: crate::pricing::PromotionId::new(uuid::Uuid::nil()),
+            },
+            CartEvent::CouponRemoved {
+                code: crate::pricing::CouponCode::new("WINTER").unwrap(),
+            },
+            CartEvent::CartDiscountsChanged {
+                discounts: vec![],
+                not_applied: vec![],
+                subtotal: totals.0,
+                discount_total: eur_cents(0),
+                total: totals.0,
             },
         ]
     }
@@ -226,9 +273,14 @@ mod tests {
     }
 
     #[test]
-    fn every_event_is_version_1_and_round_trips_through_json_under_its_type_name() {
+    fn every_event_round_trips_through_json_under_its_type_name() {
         for event in one_of_each() {
-            assert_eq!(event.event_version(), "1");
+            let expected = if event.event_type() == "CartCheckedOut" {
+                "2"
+            } else {
+                "1"
+            };
+            assert_eq!(event.event_version(), expected);
             let json = serde_json::to_value(&event).unwrap();
             let tag = json.as_object().unwrap().keys().next().unwrap().clone();
             assert_eq!(tag, event.event_type());

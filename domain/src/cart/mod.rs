@@ -66,9 +66,12 @@ mod errors;
 mod events;
 mod lines;
 mod merge;
+mod pricing;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod pricing_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
@@ -80,3 +83,4 @@ pub use errors::CartError;
 pub use events::{CartEvent, PriceChange, EVENT_TYPES};
 pub use lines::{CartLine, MAX_LINES, MAX_LINE_QUANTITY, MAX_NAME_CHARS};
 pub use merge::{MergePolicy, QuantityCap};
+pub use pricing::{CartDiscounts, PricingContext, MAX_COUPONS};

@@ -726,6 +726,7 @@ fn checks_out_with_the_lines_totals_and_the_new_order_id() {
             shipping_address: address(),
             payment_token: token(),
             checked_out_at: at(),
+            pricing: None,
         }]);
 }
 
@@ -812,6 +813,7 @@ fn checked_out() -> CartEvent {
         shipping_address: address(),
         payment_token: token(),
         checked_out_at: at(),
+        pricing: None,
     }
 }
 

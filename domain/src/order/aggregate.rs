@@ -72,6 +72,10 @@ pub struct PlacedOrder {
     pub settled_edits: Vec<EditId>,
     /// Refunds decided and not yet recorded: their amounts are held.
     pub pending_refunds: Vec<PendingRefund>,
+    /// Discounts or tax on top made its total more than its lines at unit prices
+    /// and its shipping: edits, which re-price at unit prices, are refused.
+    #[serde(default)]
+    pub priced_beyond_unit_prices: bool,
     pub refunds: Vec<RefundRecord>,
     pub refunded_total: Money,
     pub cancellation: Option<Cancellation>,
@@ -93,6 +97,11 @@ pub struct OrderLine {
     pub returned: u32,
     /// Units named by refunds' lines.
     pub refunded: u32,
+    /// What the customer paid for the whole line, after discounts and with any
+    /// tax added on top, when the order was priced; a share of it is what its
+    /// units are worth to refunds. `None`: `unit_price` each.
+    #[serde(default)]
+    pub paid: Option<Money>,
 }
 
 impl OrderLine {
@@ -198,6 +207,7 @@ impl Aggregate for Order {
             currency,
             total,
             replaces,
+            pricing,
             ..
         } = event
         {
@@ -213,6 +223,9 @@ impl Aggregate for Order {
                 lines: lines
                     .into_iter()
                     .map(|line| OrderLine {
+                        paid: pricing
+                            .as_ref()
+                            .and_then(|pricing| pricing.paid_for(&line.sku)),
                         sku: line.sku,
                         name: line.name,
                         unit_price: line.unit_price,
@@ -237,6 +250,13 @@ impl Aggregate for Order {
                 pending_edit: None,
                 settled_edits: Vec::new(),
                 pending_refunds: Vec::new(),
+                priced_beyond_unit_prices: pricing.as_ref().is_some_and(|pricing| {
+                    !pricing.discount_total.is_zero()
+                        || pricing
+                            .tax
+                            .as_ref()
+                            .is_some_and(|tax| !tax.prices_include_tax && !tax.total.is_zero())
+                }),
                 refunds: Vec::new(),
                 refunded_total: Money::zero(currency),
                 cancellation: None,
@@ -258,7 +278,11 @@ impl PlacedOrder {
         for edited in lines {
             let wanted = quantity(edited);
             match (self.line_mut(&edited.sku), Quantity::new(wanted)) {
-                (Some(line), Ok(ordered)) => line.ordered = ordered,
+                (Some(line), Ok(ordered)) => {
+                    line.ordered = ordered;
+                    // Edits happen at unit prices only (see `priced_beyond_unit_prices`).
+                    line.paid = None;
+                }
                 (Some(_), Err(_)) => self.lines.retain(|l| l.sku != edited.sku),
                 (None, Ok(ordered)) => self.lines.push(OrderLine {
                     sku: edited.sku.clone(),
@@ -271,6 +295,7 @@ impl PlacedOrder {
                     return_requested: 0,
                     returned: 0,
                     refunded: 0,
+                    paid: None,
                 }),
                 (None, Err(_)) => {}
             }

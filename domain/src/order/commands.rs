@@ -10,6 +10,7 @@ use super::{
     ShipmentId,
 };
 use crate::payment::GatewayReference;
+use crate::pricing::PricedCart;
 use crate::shared::{
     CartId, CustomerId, Email, LineItem, Money, OrderId, PaymentId, PostalAddress, Quantity, Sku,
 };
@@ -55,6 +56,10 @@ pub enum OrderCommand {
         /// For the replacement order of an exchange: the return that pays for it.
         #[serde(default)]
         replaces: Option<Replaces>,
+        /// The cart as priced at checkout: discounts, shipping, tax and total are
+        /// taken from it, frozen (`shipping_cost` is then its shipping).
+        #[serde(default)]
+        pricing: Option<PricedCart>,
     },
     /// Inventory reserved the whole quantity of this line.
     RecordStockReserved {

@@ -12,6 +12,7 @@ use super::{
     CancelledBy, LineQuantity, Order, OrderCommand, OrderError, OrderEvent, OrderStatus, Replaces,
     ShipmentId,
 };
+use crate::pricing::PricedCart;
 use crate::shared::{
     CartId, Currency, CustomerId, Email, LineItem, Money, MoneyError, OrderId, PaymentId,
     PostalAddress, Quantity, Sku,
@@ -39,6 +40,7 @@ impl Order {
                     shipping_cost,
                     placed_at,
                     replaces,
+                    pricing,
                 },
             ) => place(Placement {
                 order_id,
@@ -50,6 +52,7 @@ impl Order {
                 shipping_cost,
                 placed_at,
                 replaces,
+                pricing,
             }),
             (Some(_), OrderCommand::PlaceOrder { .. }) => Err(OrderError::AlreadyExists),
             (None, _) => Err(OrderError::NotFound),
@@ -69,6 +72,7 @@ struct Placement {
     shipping_cost: Money,
     placed_at: DateTime<Utc>,
     replaces: Option<Replaces>,
+    pricing: Option<PricedCart>,
 }
 
 fn place(placement: Placement) -> Decision {
@@ -96,15 +100,26 @@ fn place(placement: Placement) -> Decision {
             line_total,
         });
     }
-    same_currency(currency, &placement.shipping_cost)?;
-    if placement.shipping_cost.is_negative() {
+    let shipping_cost = match &placement.pricing {
+        Some(pricing) => {
+            check_pricing(pricing, &lines, currency)?;
+            pricing
+                .shipping
+                .as_ref()
+                .map_or(Money::zero(currency), |s| s.amount)
+        }
+        None => placement.shipping_cost,
+    };
+    same_currency(currency, &shipping_cost)?;
+    if shipping_cost.is_negative() {
         return Err(OrderError::NegativeShippingCost);
     }
     let subtotal =
         Money::sum(currency, lines.iter().map(|line| &line.line_total)).map_err(money_error)?;
-    let before_credit = subtotal
-        .checked_add(&placement.shipping_cost)
-        .map_err(money_error)?;
+    let before_credit = match &placement.pricing {
+        Some(pricing) => pricing.total,
+        None => subtotal.checked_add(&shipping_cost).map_err(money_error)?,
+    };
     let total = match &placement.replaces {
         None => before_credit,
         Some(replaces) => {
@@ -129,11 +144,40 @@ fn place(placement: Placement) -> Decision {
         lines,
         currency,
         subtotal,
-        shipping_cost: placement.shipping_cost,
+        shipping_cost,
         total,
         placed_at: placement.placed_at,
         replaces: placement.replaces,
+        pricing: placement.pricing,
     }])
+}
+
+/// A priced cart fits the order when it prices exactly its lines, in its
+/// currency, and its figures add up.
+fn check_pricing(
+    pricing: &PricedCart,
+    lines: &[PlacedLine],
+    currency: Currency,
+) -> Result<(), OrderError> {
+    let same_lines = pricing.lines.len() == lines.len()
+        && pricing.lines.iter().zip(lines).all(|(priced, line)| {
+            priced.sku == line.sku
+                && priced.quantity == line.quantity.get()
+                && priced.unit_price == line.unit_price
+                && priced.gross == line.line_total
+                && priced.net.amount() >= 0
+        });
+    let added_tax = match &pricing.tax {
+        Some(tax) if !tax.prices_include_tax => tax.total.amount(),
+        _ => 0,
+    };
+    let shipping = pricing.shipping.as_ref().map_or(0, |s| s.amount.amount());
+    let adds_up =
+        pricing.subtotal_after_discounts.amount() + shipping + added_tax == pricing.total.amount();
+    if pricing.currency != currency || !same_lines || !adds_up || pricing.total.is_negative() {
+        return Err(OrderError::PricingMismatch);
+    }
+    Ok(())
 }
 
 pub(super) fn same_currency(expected: Currency, amount: &Money) -> Result<(), OrderError> {
@@ -314,10 +358,22 @@ impl PlacedOrder {
         Ok(taken)
     }
 
+    /// What `quantity` units of `line` are worth to a refund: their share of
+    /// what was paid for the line (rounded half up), else their unit price.
     pub(super) fn value_of(line: &OrderLine, quantity: Quantity) -> Result<Money, OrderError> {
-        line.unit_price
-            .checked_mul(quantity.get())
-            .map_err(money_error)
+        match line.paid {
+            Some(paid) => {
+                let ordered = i128::from(line.ordered.get()).max(1);
+                let share = (i128::from(paid.amount()) * i128::from(quantity.get()) * 2 + ordered)
+                    / (2 * ordered);
+                let share = i64::try_from(share).map_err(|_| OrderError::AmountTooLarge)?;
+                Ok(Money::new(share, paid.currency()))
+            }
+            None => line
+                .unit_price
+                .checked_mul(quantity.get())
+                .map_err(money_error),
+        }
     }
 
     fn record_stock(&self, sku: Sku, outcome: StockOutcome) -> Decision {

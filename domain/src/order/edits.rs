@@ -26,6 +26,9 @@ impl PlacedOrder {
             return Err(self.illegal("edit"));
         }
         self.no_edit_pending()?;
+        if self.priced_beyond_unit_prices {
+            return Err(OrderError::DiscountedOrderNotEditable);
+        }
         if self.settled_edits.contains(&edit_id) {
             return Ok(vec![]);
         }

@@ -28,6 +28,10 @@ pub enum OrderError {
     NegativePrice { sku: Sku },
     #[error("the shipping cost is negative")]
     NegativeShippingCost,
+    #[error("the priced cart does not fit the order's lines, or its figures do not add up")]
+    PricingMismatch,
+    #[error("this order was discounted or taxed on top of its prices; edits re-price at unit prices, so it cannot be edited: cancel lines and place a new order instead")]
+    DiscountedOrderNotEditable,
     #[error("the order's amounts are too large to add up")]
     AmountTooLarge,
     #[error("SKU {sku} is not a line of this order")]
@@ -158,6 +162,8 @@ impl OrderError {
             OrderError::CurrencyMismatch { .. } => "currency_mismatch",
             OrderError::NegativePrice { .. } => "negative_price",
             OrderError::NegativeShippingCost => "negative_shipping_cost",
+            OrderError::PricingMismatch => "pricing_mismatch",
+            OrderError::DiscountedOrderNotEditable => "discounted_order_not_editable",
             OrderError::AmountTooLarge => "amount_too_large",
             OrderError::UnknownSku { .. } => "unknown_sku",
             OrderError::StockAlreadyRecorded { .. } => "stock_already_recorded",

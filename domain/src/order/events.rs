@@ -11,6 +11,7 @@ use super::{
     Replaces, ReturnCondition, ReturnId, ReturnReason, ShipmentId,
 };
 use crate::payment::GatewayReference;
+use crate::pricing::PricedCart;
 use crate::shared::{
     CartId, Currency, CustomerId, Email, Money, OrderId, PaymentId, PostalAddress, Quantity, Sku,
 };
@@ -97,6 +98,9 @@ pub enum OrderEvent {
         placed_at: DateTime<Utc>,
         /// For the replacement order of an exchange (v2).
         replaces: Option<Replaces>,
+        /// The cart as priced at checkout, frozen: discounts, shipping, tax (v3;
+        /// `None` before pricing existed, and for replacement orders).
+        pricing: Option<PricedCart>,
     },
     OrderStockReserved {
         order_id: OrderId,
@@ -361,8 +365,8 @@ impl OrderEvent {
     /// The shape version of this event type, as stored in `event_version`.
     pub const fn version(&self) -> &'static str {
         match self {
-            OrderEvent::OrderPlaced { .. }
-            | OrderEvent::OrderConfirmed { .. }
+            OrderEvent::OrderPlaced { .. } => "3",
+            OrderEvent::OrderConfirmed { .. }
             | OrderEvent::OrderLinesCancelled { .. }
             | OrderEvent::OrderReturnRequested { .. }
             | OrderEvent::OrderReturnReceived { .. }
@@ -377,7 +381,7 @@ impl DomainEvent for OrderEvent {
         self.name().to_owned()
     }
 
-    /// Version 2: `OrderPlaced` may replace a return, `OrderConfirmed` may have no
+    /// Version 3: `OrderPlaced` carries the priced cart. Version 2: `OrderPlaced` may replace a return, `OrderConfirmed` may have no
     /// payment, `OrderLinesCancelled` names who cancelled, `OrderReturnRequested`
     /// has a reason per line and exchanges, `OrderReturnReceived` conditions, fee,
     /// refund and replacements, `OrderRefundRecorded` what it is for (upcasters in
@@ -458,6 +462,7 @@ mod tests {
                 shipping_cost: money,
                 total: money,
                 placed_at: at,
+                pricing: None,
                 replaces: Some(Replaces {
                     order_id,
                     return_id,
@@ -680,7 +685,7 @@ mod tests {
     #[test]
     fn every_event_round_trips_under_its_type_name_and_version() {
         for event in one_of_each() {
-            assert!(["1", "2"].contains(&event.event_version().as_str()));
+            assert!(["1", "2", "3"].contains(&event.event_version().as_str()));
             let json = serde_json::to_value(&event).unwrap();
             assert!(json.get(event.name()).is_some(), "{json}");
             assert_eq!(serde_json::from_value::<OrderEvent>(json).unwrap(), event);

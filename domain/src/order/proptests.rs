@@ -90,6 +90,7 @@ fn place(lines: &[(i64, u32)], shipping: i64) -> OrderCommand {
             .collect(),
         shipping_cost: Money::new(shipping, eur()),
         placed_at: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
+        pricing: None,
         replaces: None,
     }
 }

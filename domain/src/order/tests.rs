@@ -129,6 +129,7 @@ fn place_with(lines: Vec<LineItem>, shipping_cost: Money) -> OrderCommand {
         lines,
         shipping_cost,
         placed_at: at(9),
+        pricing: None,
         replaces: None,
     }
 }
@@ -170,6 +171,7 @@ fn placed() -> OrderEvent {
         shipping_cost: eur_amount(500),
         total: total(),
         placed_at: at(9),
+        pricing: None,
         replaces: None,
     }
 }
@@ -599,6 +601,7 @@ fn places_a_guest_order_without_a_customer() {
             lines,
             shipping_cost,
             placed_at,
+            pricing: None,
             replaces: None,
         })
         .inspect_result()

@@ -158,6 +158,20 @@ pub struct PricedCart {
 }
 
 impl PricedCart {
+    /// What the customer pays for the line of `sku`: its net, plus its tax when
+    /// tax is added on top.
+    pub fn paid_for(&self, sku: &Sku) -> Option<Money> {
+        let line = self.lines.iter().find(|line| &line.sku == sku)?;
+        let added = match &self.tax {
+            Some(tax) if !tax.prices_include_tax => line.tax.amount(),
+            _ => 0,
+        };
+        Some(Money::new(
+            line.net.amount().saturating_add(added),
+            self.currency,
+        ))
+    }
+
     /// What each promotion took off the lines: two pricings with the same are
     /// the same to the customer before a destination is known.
     pub fn line_discounts(&self) -> BTreeMap<PromotionId, i64> {

@@ -238,7 +238,8 @@ impl PromotionState {
 
 /// Whether `at` falls in the window (its end excluded).
 fn within(window: &Window, at: DateTime<Utc>) -> bool {
-    window.starts_at.is_none_or(|starts| at >= starts) && window.ends_at.is_none_or(|ends| at < ends)
+    window.starts_at.is_none_or(|starts| at >= starts)
+        && window.ends_at.is_none_or(|ends| at < ends)
 }
 
 impl Aggregate for Promotion {

@@ -16,11 +16,17 @@ pub enum PromotionCommand {
         created_at: DateTime<Utc>,
     },
     /// A new definition; the coupon code stays the one it was created with.
-    ChangePromotion { definition: PromotionDefinition },
-    SchedulePromotion { window: Window },
+    ChangePromotion {
+        definition: PromotionDefinition,
+    },
+    SchedulePromotion {
+        window: Window,
+    },
     PausePromotion {},
     ResumePromotion {},
-    EndPromotion { ended_at: DateTime<Utc> },
+    EndPromotion {
+        ended_at: DateTime<Utc>,
+    },
     /// One use, for an order being placed.
     RedeemPromotion {
         order_id: OrderId,
@@ -29,5 +35,7 @@ pub enum PromotionCommand {
         redeemed_at: DateTime<Utc>,
     },
     /// Gives back the order's use (the order was cancelled, or never placed).
-    ReleaseRedemption { order_id: OrderId },
+    ReleaseRedemption {
+        order_id: OrderId,
+    },
 }

@@ -36,9 +36,11 @@ pub struct PromotionDefinition {
 impl PromotionDefinition {
     /// Checks every limit; the first one broken is the refusal.
     pub fn validate(&self) -> Result<(), PromotionError> {
-        let invalid = |reason: &str| Err(PromotionError::Invalid {
-            reason: reason.to_owned(),
-        });
+        let invalid = |reason: &str| {
+            Err(PromotionError::Invalid {
+                reason: reason.to_owned(),
+            })
+        };
         let name = self.name.chars().count();
         if self.name.trim().is_empty()
             || name > MAX_PROMOTION_NAME_CHARS
@@ -54,7 +56,10 @@ impl PromotionDefinition {
                     return invalid("basis_points must be 1 to 10000");
                 }
             }
-            Action::FixedOffOrder { amount } | Action::FixedOffLines { amount_per_unit: amount } => {
+            Action::FixedOffOrder { amount }
+            | Action::FixedOffLines {
+                amount_per_unit: amount,
+            } => {
                 if !positive(amount) {
                     return invalid("an amount off must be greater than zero");
                 }

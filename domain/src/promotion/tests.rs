@@ -83,7 +83,9 @@ fn refuses_definitions_outside_the_limits() {
     d.name = " ".into();
     cases.push(d);
     let mut d = definition();
-    d.action = Action::PercentOffOrder { basis_points: 10_001 };
+    d.action = Action::PercentOffOrder {
+        basis_points: 10_001,
+    };
     cases.push(d);
     let mut d = definition();
     d.action = Action::FixedOffOrder {
@@ -134,7 +136,11 @@ fn refuses_to_change_the_coupon_code() {
 #[test]
 fn redeems_until_the_usage_limit_then_refuses() {
     PromotionTest::with(())
-        .given(vec![created(), redeemed(1, Some(1), 1), redeemed(2, Some(2), 2)])
+        .given(vec![
+            created(),
+            redeemed(1, Some(1), 1),
+            redeemed(2, Some(2), 2),
+        ])
         .when(redeem(3, Some(3)))
         .then_expect_error(PromotionError::UsageLimitReached { limit: 2 });
 }
@@ -188,7 +194,10 @@ fn a_paused_or_ended_promotion_is_not_redeemed() {
         .when(redeem(1, None))
         .then_expect_error(PromotionError::Paused);
     PromotionTest::with(())
-        .given(vec![created(), PromotionEvent::PromotionEnded { ended_at: at() }])
+        .given(vec![
+            created(),
+            PromotionEvent::PromotionEnded { ended_at: at() },
+        ])
         .when(redeem(1, None))
         .then_expect_error(PromotionError::Ended);
 }
@@ -212,7 +221,10 @@ fn a_promotion_outside_its_window_is_not_redeemed() {
 #[test]
 fn ending_is_final() {
     PromotionTest::with(())
-        .given(vec![created(), PromotionEvent::PromotionEnded { ended_at: at() }])
+        .given(vec![
+            created(),
+            PromotionEvent::PromotionEnded { ended_at: at() },
+        ])
         .when(PromotionCommand::ResumePromotion {})
         .then_expect_error(PromotionError::Ended);
 }

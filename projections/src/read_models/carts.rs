@@ -15,6 +15,7 @@ use domain::cart::{CartEvent, CartLine};
 use super::document::{
     self, created_twice, existing, DocumentProjection, EventContext, KeyKind, View,
 };
+use super::pricing_view::{DiscountView, NotAppliedView, PricedCartView};
 use super::view_types::MoneyView;
 use crate::Error;
 
@@ -88,6 +89,25 @@ pub struct CartView {
     pub order_id: Option<Uuid>,
     /// The cart this one's lines went into, once merged.
     pub merged_into: Option<Uuid>,
+    /// Coupon codes on the cart (upper-cased).
+    #[serde(default)]
+    pub coupons: Vec<String>,
+    /// Every promotion that applies now, in stacking order.
+    #[serde(default)]
+    pub discounts: Vec<DiscountView>,
+    /// Coupons on the cart whose promotion does not apply now, and why.
+    #[serde(default)]
+    pub not_applied: Vec<NotAppliedView>,
+    /// All discounts; `None` before any pricing was recorded (no discount).
+    #[serde(default)]
+    pub discount_total: Option<MoneyView>,
+    /// The subtotal after discounts (shipping and tax come at checkout, see
+    /// `pricing`); `None`: the subtotal.
+    #[serde(default)]
+    pub total_after_discounts: Option<MoneyView>,
+    /// The cart as priced at checkout, with shipping and tax.
+    #[serde(default)]
+    pub pricing: Option<PricedCartView>,
     /// The cart stream's sequence of the last event folded in.
     pub version: i64,
     /// When the cart was opened.
@@ -148,6 +168,12 @@ impl View for CartView {
                     item_count: 0,
                     order_id: None,
                     merged_into: None,
+                    coupons: Vec::new(),
+                    discounts: Vec::new(),
+                    not_applied: Vec::new(),
+                    discount_total: None,
+                    total_after_discounts: None,
+                    pricing: None,
                     version: 0,
                     created_at: opened_at,
                     updated_at: at.recorded_at,
@@ -204,9 +230,11 @@ impl View for CartView {
                 customer_id,
                 subtotal,
                 item_count,
+                pricing,
                 ..
             } => {
                 let mut view = existing(view, "CartCheckedOut")?;
+                view.pricing = pricing.map(PricedCartView::from);
                 view.status = CartStatus::CheckedOut;
                 view.order_id = Some(order_id.as_uuid());
                 view.customer_id = customer_id.map(|id| id.as_uuid()).or(view.customer_id);
@@ -221,6 +249,32 @@ impl View for CartView {
             CartEvent::CartAbandoned { .. } => CartView {
                 status: CartStatus::Abandoned,
                 ..existing(view, "CartAbandoned")?
+            },
+            CartEvent::CouponApplied { code, .. } => {
+                let mut view = existing(view, "CouponApplied")?;
+                let code = String::from(code);
+                if !view.coupons.contains(&code) {
+                    view.coupons.push(code);
+                }
+                view
+            }
+            CartEvent::CouponRemoved { code } => {
+                let mut view = existing(view, "CouponRemoved")?;
+                view.coupons.retain(|c| c.as_str() != code.as_str());
+                view
+            }
+            CartEvent::CartDiscountsChanged {
+                discounts,
+                not_applied,
+                discount_total,
+                total,
+                ..
+            } => CartView {
+                discounts: discounts.into_iter().map(DiscountView::from).collect(),
+                not_applied: not_applied.into_iter().map(NotAppliedView::from).collect(),
+                discount_total: Some(discount_total.into()),
+                total_after_discounts: Some(total.into()),
+                ..existing(view, "CartDiscountsChanged")?
             },
         };
         view.version = at.sequence;

@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod orders;
 pub mod pagination;
 pub mod payments;
+pub mod pricing_view;
 pub mod products;
 pub mod view_types;
 

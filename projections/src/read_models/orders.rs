@@ -17,6 +17,7 @@ use sqlx::PgExecutor;
 
 use super::document::{self, existing, DocumentProjection, EventContext, KeyKind, View};
 use super::pagination::{clamp_limit, decode_cursor, list_newest_first, Filter, Page};
+use super::pricing_view::PricedCartView;
 use super::view_types::{AddressView, MoneyView};
 use crate::Error;
 
@@ -437,6 +438,10 @@ pub struct OrderView {
     pub currency: String,
     /// In the order they were placed in; one line per SKU.
     pub lines: Vec<OrderLineView>,
+    /// The cart as priced at checkout, frozen: discounts, shipping, tax. `None`
+    /// for orders placed before pricing, and replacement orders.
+    #[serde(default)]
+    pub pricing: Option<PricedCartView>,
     pub subtotal: MoneyView,
     /// The shipping cost.
     pub shipping: MoneyView,
@@ -568,8 +573,10 @@ impl View for OrderView {
                     total,
                     placed_at,
                     replaces,
+                    pricing,
                 },
             ) => OrderView {
+                pricing: pricing.map(PricedCartView::from),
                 order_id: order_id.as_uuid(),
                 cart_id: cart_id.as_uuid(),
                 status: OrderStatus::Placed,

@@ -82,6 +82,7 @@ pub fn checked_out(cart: Uuid, order: Uuid, lines: &[(&str, i64, u32)]) -> CartE
         .unwrap(),
         payment_token: PaymentMethodToken::new("tok_visa_secret").unwrap(),
         checked_out_at: at(),
+        pricing: None,
     }
 }
 

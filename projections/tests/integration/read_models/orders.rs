@@ -56,6 +56,7 @@ pub fn placed(order: Uuid, customer: Option<Uuid>, placed_at: DateTime<Utc>) -> 
         shipping_cost: eur(495),
         total: eur(1295),
         placed_at,
+        pricing: None,
         replaces: None,
     }
 }
