@@ -186,6 +186,9 @@ pub fn app_state(
     });
     Ok(AppState {
         catalog: Arc::new(Catalog::new(stores.of::<Product>().clone())),
+        promotions: Arc::new(commands::promotions::Promotions::new(
+            stores.of::<domain::promotion::Promotion>().clone(),
+        )),
         gateway: gateway(Duration::from_secs(5)),
         pool,
         redis: redis_target.map(|target| target.client),

@@ -27,6 +27,7 @@ pub struct AppState {
     pub projectors: ProjectorStates,
     pub stores: Stores,
     pub catalog: Arc<Catalog>,
+    pub promotions: Arc<commands::promotions::Promotions>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub auth: Arc<Authenticator>,
     pub cart_tokens: CartTokens,

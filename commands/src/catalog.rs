@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
+use domain::pricing::{ProductFacts, TaxCategory};
 use domain::product::Product;
 use domain::shared::{Money, ProductId, Sku};
 use lru::LruCache;
@@ -23,7 +24,13 @@ pub struct Offer {
     pub product_id: ProductId,
     pub name: String,
     pub unit_price: Money,
+    /// What promotions may target and how the product is taxed.
+    pub facts: ProductFacts,
 }
+
+/// The attribute that names a product's tax category (`standard` when absent
+/// or not a valid category name).
+pub const TAX_CATEGORY_ATTRIBUTE: &str = "tax_category";
 
 pub struct Catalog {
     products: Arc<AggregateStore<Product>>,
@@ -80,7 +87,30 @@ impl Catalog {
                 product_id,
                 name: details.name.clone(),
                 unit_price,
+                facts: ProductFacts {
+                    category: details.category.clone(),
+                    brand: details.brand.clone(),
+                    tax_category: details
+                        .attributes
+                        .get(TAX_CATEGORY_ATTRIBUTE)
+                        .and_then(|c| TaxCategory::new(c.clone()).ok())
+                        .unwrap_or_default(),
+                },
             }))
+    }
+
+    /// The facts of the purchasable ones among `skus`; the others are absent.
+    pub async fn facts<'a>(
+        &self,
+        skus: impl IntoIterator<Item = &'a Sku>,
+    ) -> Result<BTreeMap<Sku, ProductFacts>, StoreError> {
+        let mut facts = BTreeMap::new();
+        for sku in skus {
+            if let Some(offer) = self.offer(sku).await? {
+                facts.insert(sku.clone(), offer.facts);
+            }
+        }
+        Ok(facts)
     }
 
     /// Current prices of the purchasable ones among `skus`; the others are absent.

@@ -10,6 +10,7 @@ pub mod event_store;
 pub mod execute;
 pub mod metadata;
 pub mod payment_gateway;
+pub mod promotions;
 pub mod store;
 pub mod stores;
 

@@ -33,7 +33,8 @@ const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use self::commands::{
-        carts as c, inventory as i, orders as o, payments as pay, products as p, returns as r,
+        carts as c, inventory as i, orders as o, payments as pay, products as p,
+        promotions as promo, returns as r,
     };
     let commands = Router::new()
         .route("/commands/products", post(p::create))
@@ -60,6 +61,14 @@ pub fn router(state: AppState) -> Router {
             post(c::attach_customer),
         )
         .route("/commands/carts/{id}/checkout", post(c::checkout))
+        .route("/commands/carts/{id}/apply-coupon", post(c::apply_coupon))
+        .route("/commands/carts/{id}/remove-coupon", post(c::remove_coupon))
+        .route("/commands/promotions", post(promo::create))
+        .route("/commands/promotions/{id}/change", post(promo::change))
+        .route("/commands/promotions/{id}/schedule", post(promo::schedule))
+        .route("/commands/promotions/{id}/pause", post(promo::pause))
+        .route("/commands/promotions/{id}/resume", post(promo::resume))
+        .route("/commands/promotions/{id}/end", post(promo::end))
         .route("/commands/carts/{id}/abandon", post(c::abandon))
         .route("/commands/orders/{id}/ship", post(o::ship))
         .route("/commands/orders/{id}/deliver", post(o::deliver))

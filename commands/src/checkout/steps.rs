@@ -1069,6 +1069,24 @@ impl CheckoutProcess {
             self.inventory(sku.as_str(), "release-reservation", release, event)
                 .await?;
         }
+        // The uses its promotions counted for it are given back (a promotion
+        // without limits holds none: nothing is recorded).
+        let promotions = order
+            .aggregate
+            .placed()
+            .map(|placed| placed.promotions.clone())
+            .unwrap_or_default();
+        for promotion_id in promotions {
+            let release = domain::promotion::PromotionCommand::ReleaseRedemption { order_id };
+            self.send(
+                self.stores.of::<domain::promotion::Promotion>(),
+                &promotion_id.to_string(),
+                "release-redemption",
+                release,
+                event,
+            )
+            .await?;
+        }
         // A replacement that will not ship gives its credit back: as a refund on
         // the order whose return paid for it.
         if let Some(replaces) = order

@@ -76,6 +76,9 @@ pub struct PlacedOrder {
     /// and its shipping: edits, which re-price at unit prices, are refused.
     #[serde(default)]
     pub priced_beyond_unit_prices: bool,
+    /// The promotions that applied at checkout: a cancellation gives their uses back.
+    #[serde(default)]
+    pub promotions: Vec<crate::pricing::PromotionId>,
     pub refunds: Vec<RefundRecord>,
     pub refunded_total: Money,
     pub cancellation: Option<Cancellation>,
@@ -250,6 +253,10 @@ impl Aggregate for Order {
                 pending_edit: None,
                 settled_edits: Vec::new(),
                 pending_refunds: Vec::new(),
+                promotions: pricing
+                    .as_ref()
+                    .map(|pricing| pricing.discounts.iter().map(|d| d.promotion_id).collect())
+                    .unwrap_or_default(),
                 priced_beyond_unit_prices: pricing.as_ref().is_some_and(|pricing| {
                     !pricing.discount_total.is_zero()
                         || pricing

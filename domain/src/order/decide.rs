@@ -103,10 +103,11 @@ fn place(placement: Placement) -> Decision {
     let shipping_cost = match &placement.pricing {
         Some(pricing) => {
             check_pricing(pricing, &lines, currency)?;
+            // A cart priced without a destination ships at the flat cost.
             pricing
                 .shipping
                 .as_ref()
-                .map_or(Money::zero(currency), |s| s.amount)
+                .map_or(placement.shipping_cost, |s| s.amount)
         }
         None => placement.shipping_cost,
     };
@@ -117,7 +118,11 @@ fn place(placement: Placement) -> Decision {
     let subtotal =
         Money::sum(currency, lines.iter().map(|line| &line.line_total)).map_err(money_error)?;
     let before_credit = match &placement.pricing {
-        Some(pricing) => pricing.total,
+        Some(pricing) if pricing.shipping.is_some() => pricing.total,
+        Some(pricing) => pricing
+            .total
+            .checked_add(&shipping_cost)
+            .map_err(money_error)?,
         None => subtotal.checked_add(&shipping_cost).map_err(money_error)?,
     };
     let total = match &placement.replaces {

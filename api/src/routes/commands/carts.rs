@@ -8,8 +8,11 @@ use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
 use chrono::Utc;
 use commands::cart_workflows::{self, Attach};
+use commands::promotions::Freshness;
 use commands::Loaded;
 use domain::cart::{Cart, CartCommand, CartError, MergePolicy};
+use domain::pricing::{CouponCode, ProductFacts, PromotionId};
+use domain::promotion::{Promotion, PromotionCommand};
 use domain::shared::{
     CartId, Currency, CustomerId, Email, OrderId, PaymentMethodToken, PostalAddress, Quantity, Sku,
 };
@@ -50,6 +53,14 @@ pub struct ChangeQuantity {
     pub sku: Sku,
     #[schema(value_type = u32, minimum = 1, maximum = 999)]
     pub quantity: Quantity,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Coupon {
+    /// 3 to 32 ASCII letters, digits, `-` or `_`, in any case.
+    #[schema(value_type = String, min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_-]{3,32}$", example = "WINTER10")]
+    pub code: CouponCode,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -147,10 +158,33 @@ async fn cart_command(
     name: &'static str,
     command: CartCommand,
 ) -> Result<Response, ApiError> {
-    reachable_cart(state, context, headers, cart_id).await?;
+    let loaded = reachable_cart(state, context, headers, cart_id).await?;
+    let command = with_pricing(state, &loaded, None, command).await?;
     Call::<Cart>::new(cart_id, name, command)
         .send(state, context)
         .await
+}
+
+/// `command` with what pricing the cart needs, so its discounts follow the
+/// change (`added`: a SKU being added and its facts). Promotions as cached:
+/// the checkout re-reads them as stored.
+async fn with_pricing(
+    state: &AppState,
+    loaded: &Loaded<Cart>,
+    added: Option<(&Sku, &ProductFacts)>,
+    command: CartCommand,
+) -> Result<CartCommand, ApiError> {
+    let Some(cart) = loaded.aggregate.state() else {
+        return Ok(command);
+    };
+    let pricing = state
+        .promotions
+        .context(&state.catalog, cart, added, Freshness::Cached, None)
+        .await?;
+    Ok(CartCommand::WithPricing {
+        command: Box::new(command),
+        pricing,
+    })
 }
 
 #[utoipa::path(post, path = "/commands/carts", tag = "commands", request_body = OpenCart,
@@ -202,7 +236,7 @@ pub async fn add_item(
     Json(body): Json<AddItem>,
 ) -> Result<Response, ApiError> {
     let cart_id = CartId::new(id);
-    reachable_cart(&state, &context, &headers, cart_id).await?;
+    let loaded = reachable_cart(&state, &context, &headers, cart_id).await?;
     let offer = state
         .catalog
         .offer(&body.sku)
@@ -212,11 +246,12 @@ pub async fn add_item(
             detail: format!("{} is not for sale", body.sku),
         })?;
     let command = CartCommand::AddItem {
-        sku: body.sku,
+        sku: body.sku.clone(),
         name: offer.name,
         unit_price: offer.unit_price,
         quantity: body.quantity,
     };
+    let command = with_pricing(&state, &loaded, Some((&body.sku, &offer.facts)), command).await?;
     Call::<Cart>::new(cart_id, "add-item", command)
         .send(&state, &context)
         .await
@@ -282,15 +317,11 @@ pub async fn abandon(
     let command = CartCommand::AbandonCart {
         abandoned_at: Utc::now(),
     };
-    cart_command(
-        &state,
-        &context,
-        &headers,
-        CartId::new(id),
-        "abandon",
-        command,
-    )
-    .await
+    let cart_id = CartId::new(id);
+    reachable_cart(&state, &context, &headers, cart_id).await?;
+    Call::<Cart>::new(cart_id, "abandon", command)
+        .send(&state, &context)
+        .await
 }
 
 /// A guest signs in: the guest cart (opened by its token) becomes the customer's,
@@ -369,9 +400,80 @@ pub async fn attach_customer(
     }
 }
 
-/// Checks out at today's catalog prices. When a price changed since a line was
-/// added, the cart is re-priced and the checkout refused with `prices_changed`,
-/// so the client shows the new total and checks out again.
+/// Applies a coupon: refused with `coupon_unknown`, `coupon_expired`,
+/// `coupon_exhausted` or `coupon_not_applicable` (naming the condition that
+/// failed); a coupon already on the cart changes nothing.
+#[utoipa::path(post, path = "/commands/carts/{id}/apply-coupon", tag = "commands",
+    params(("id" = Uuid, Path)), request_body = Coupon,
+    responses((status = 200, body = super::CommandAccepted)))]
+pub async fn apply_coupon(
+    State(state): State<AppState>,
+    context: CommandContext,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(body): Json<Coupon>,
+) -> Result<Response, ApiError> {
+    let cart_id = CartId::new(id);
+    let loaded = reachable_cart(&state, &context, &headers, cart_id).await?;
+    let Some(cart) = loaded.aggregate.state() else {
+        return Err(ApiError::Missing(format!("no cart {cart_id}")));
+    };
+    let promotion = state
+        .promotions
+        .by_code(&body.code, Freshness::Cached)
+        .await?
+        .map(|promotion| promotion.offer_for(cart.customer_id));
+    let pricing = state
+        .promotions
+        .context(&state.catalog, cart, None, Freshness::Cached, None)
+        .await?;
+    let command = CartCommand::ApplyCoupon {
+        code: body.code,
+        promotion,
+        pricing,
+    };
+    Call::<Cart>::new(cart_id, "apply-coupon", command)
+        .send(&state, &context)
+        .await
+}
+
+/// Takes a coupon off the cart (`coupon_not_on_cart` when it is not on it).
+#[utoipa::path(post, path = "/commands/carts/{id}/remove-coupon", tag = "commands",
+    params(("id" = Uuid, Path)), request_body = Coupon,
+    responses((status = 200, body = super::CommandAccepted)))]
+pub async fn remove_coupon(
+    State(state): State<AppState>,
+    context: CommandContext,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(body): Json<Coupon>,
+) -> Result<Response, ApiError> {
+    let cart_id = CartId::new(id);
+    let loaded = reachable_cart(&state, &context, &headers, cart_id).await?;
+    let Some(cart) = loaded.aggregate.state() else {
+        return Err(ApiError::Missing(format!("no cart {cart_id}")));
+    };
+    let mut cart = cart.clone();
+    cart.coupons.remove(&body.code);
+    let pricing = state
+        .promotions
+        .context(&state.catalog, &cart, None, Freshness::Cached, None)
+        .await?;
+    let command = CartCommand::RemoveCoupon {
+        code: body.code,
+        pricing,
+    };
+    Call::<Cart>::new(cart_id, "remove-coupon", command)
+        .send(&state, &context)
+        .await
+}
+
+/// Checks out at today's catalog prices and promotions, frozen into the order.
+/// When a price or a discount changed since the cart showed it, the cart is
+/// re-priced and the checkout refused with `prices_changed`, so the client
+/// shows the new total and checks out again. A promotion with a usage limit
+/// has one use redeemed for the order first; none left: `coupon_exhausted` for
+/// a coupon (`prices_changed` for an automatic promotion), and nothing changes.
 #[utoipa::path(post, path = "/commands/carts/{id}/checkout", tag = "commands",
     params(("id" = Uuid, Path)), request_body = Checkout,
     responses((status = 200, body = CartCommandAccepted, description = "with the new `order_id`")))]
@@ -384,16 +486,96 @@ pub async fn checkout(
 ) -> Result<Response, ApiError> {
     let cart_id = CartId::new(id);
     let loaded = reachable_cart(&state, &context, &headers, cart_id).await?;
-    let prices = cart_workflows::current_prices(&state.catalog, &loaded.aggregate).await?;
-    let order_id = OrderId::new(Uuid::new_v4());
-    let command = CartCommand::CheckOutCart {
-        order_id,
-        current_prices: prices.clone(),
-        email: body.email,
-        shipping_address: body.shipping_address,
-        payment_token: body.payment_token,
-        checked_out_at: Utc::now(),
+    let Some(cart) = loaded.aggregate.state() else {
+        return Err(ApiError::Missing(format!("no cart {cart_id}")));
     };
+    let prices = cart_workflows::current_prices(&state.catalog, &loaded.aggregate).await?;
+    // From the Idempotency-Key when there is one: a retry redeems for the same order.
+    let order_id = OrderId::new(super::orders::new_id(&context, b"checkout"));
+    let pricing = state
+        .promotions
+        .context(&state.catalog, cart, None, Freshness::Stored, None)
+        .await?;
+    let command = CartCommand::WithPricing {
+        command: Box::new(CartCommand::CheckOutCart {
+            order_id,
+            current_prices: prices.clone(),
+            email: body.email,
+            shipping_address: body.shipping_address,
+            payment_token: body.payment_token,
+            checked_out_at: Utc::now(),
+        }),
+        pricing: pricing.clone(),
+    };
+    let plain = CommandContext {
+        claim: None,
+        if_match: None,
+        ..context.clone()
+    };
+    // Decided once here, on the cart as loaded, to learn which uses to redeem;
+    // the append decides again on the cart as stored.
+    let applied: Vec<(PromotionId, Option<CouponCode>)> =
+        match loaded.aggregate.decide(command.clone()) {
+            Ok(events) => events
+                .iter()
+                .filter_map(|event| match event {
+                    domain::cart::CartEvent::CartCheckedOut {
+                        pricing: Some(priced),
+                        ..
+                    } => Some(
+                        priced
+                            .discounts
+                            .iter()
+                            .map(|d| (d.promotion_id, d.code.clone())),
+                    ),
+                    _ => None,
+                })
+                .flatten()
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+    let ids: Vec<PromotionId> = applied.iter().map(|(id, _)| *id).collect();
+    let mut redeemed = Vec::new();
+    for promotion_id in state.promotions.limited(&ids).await? {
+        let mut call = Call::<Promotion>::new(
+            promotion_id,
+            "redeem-promotion",
+            PromotionCommand::RedeemPromotion {
+                order_id,
+                customer_id: cart.customer_id,
+                redeemed_at: Utc::now(),
+            },
+        );
+        // Checkouts race on a popular promotion's one stream: each loser decides
+        // again on the fresh count, so the limit holds and nobody waits long.
+        call.options.retries = 1_000;
+        match call.try_run(&state, &plain).await {
+            Ok(_) => redeemed.push(promotion_id),
+            Err(error) => {
+                release(&state, &plain, &redeemed, order_id).await;
+                let code = applied
+                    .iter()
+                    .find(|(id, _)| *id == promotion_id)
+                    .and_then(|(_, code)| code.clone());
+                return Err(match (error, code) {
+                    (commands::CommandError::Refused(refusal), Some(code)) => ApiError::Refused {
+                        code: "coupon_exhausted",
+                        detail: format!("the coupon {code} cannot be used: {refusal}"),
+                    },
+                    (commands::CommandError::Refused(refusal), None) => {
+                        refresh(&state, &plain, cart_id, prices, pricing).await?;
+                        ApiError::Refused {
+                            code: "prices_changed",
+                            detail: format!(
+                                "a promotion of the cart no longer applies ({refusal}); confirm the new total and check out again"
+                            ),
+                        }
+                    }
+                    (other, _) => other.into(),
+                });
+            }
+        }
+    }
     let call = Call::<Cart>::new(cart_id, "checkout", command).answering(CartAnswer {
         cart_token: None,
         order_id: Some(order_id.as_uuid()),
@@ -401,18 +583,59 @@ pub async fn checkout(
     let fields = call.answer_fields.clone();
     match call.try_run(&state, &context).await {
         Ok(executed) => Ok(respond(answer(&executed, &fields))),
-        Err(commands::CommandError::Refused(refusal @ CartError::PricesChanged { .. })) => {
-            let refresh = cart_workflows::reprice(prices);
-            let plain = CommandContext {
-                claim: None,
-                if_match: None,
-                ..context.clone()
-            };
-            Call::<Cart>::new(cart_id, "refresh-prices", refresh)
-                .run(&state, &plain)
-                .await?;
-            Err(commands::CommandError::Refused(refusal).into())
+        Err(error) => {
+            release(&state, &plain, &redeemed, order_id).await;
+            match error {
+                commands::CommandError::Refused(
+                    refusal
+                    @ (CartError::PricesChanged { .. } | CartError::DiscountsChanged { .. }),
+                ) => {
+                    refresh(&state, &plain, cart_id, prices, pricing).await?;
+                    Err(commands::CommandError::Refused(refusal).into())
+                }
+                other => Err(other.into()),
+            }
         }
-        Err(other) => Err(other.into()),
+    }
+}
+
+/// Re-prices the cart after a refused checkout: its lines take today's prices
+/// and its discounts today's promotions, so the client shows the new total.
+async fn refresh(
+    state: &AppState,
+    context: &CommandContext,
+    cart_id: CartId,
+    prices: std::collections::BTreeMap<Sku, domain::shared::Money>,
+    pricing: domain::cart::PricingContext,
+) -> Result<(), ApiError> {
+    let refresh = CartCommand::WithPricing {
+        command: Box::new(cart_workflows::reprice(prices)),
+        pricing,
+    };
+    Call::<Cart>::new(cart_id, "refresh-prices", refresh)
+        .run(state, context)
+        .await?;
+    Ok(())
+}
+
+/// Gives back the uses redeemed for an order whose checkout did not go through.
+/// A failure leaves a use held for an order that does not exist: logged, for an
+/// operator to release.
+async fn release(
+    state: &AppState,
+    context: &CommandContext,
+    redeemed: &[PromotionId],
+    order_id: OrderId,
+) {
+    for promotion_id in redeemed {
+        let mut call = Call::<Promotion>::new(
+            *promotion_id,
+            "release-redemption",
+            PromotionCommand::ReleaseRedemption { order_id },
+        );
+        call.options.retries = 1_000;
+        if let Err(error) = call.try_run(state, context).await {
+            tracing::warn!(%promotion_id, %order_id, %error, "a promotion use could not be given back");
+        }
     }
 }

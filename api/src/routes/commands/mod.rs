@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod orders;
 pub mod payments;
 pub mod products;
+pub mod promotions;
 pub mod returns;
 
 use std::sync::Arc;
