@@ -107,6 +107,26 @@ async fn post(
     Ok(body)
 }
 
+/// Creates `count` automatic promotions that apply to every bench cart (a
+/// percentage off the bench category, stacked), so add-item prices with them.
+pub async fn promotions(server: &Server, count: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let admin = token("bench-admin", Role::Admin)?;
+    for n in 0..count {
+        post(
+            &client,
+            format!("{}/commands/promotions", server.address),
+            &admin,
+            json!({"name": format!("Bench promotion {n}"),
+                   "conditions": {"lines": {"categories": ["bench"]}},
+                   "action": {"type": "percent_off_lines", "basis_points": 100 + n},
+                   "stacking": {"priority": n}}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Adds `total` items to carts from `writers` concurrent customers; returns commands/s.
 pub async fn add_items(server: &Server, writers: usize, total: usize) -> anyhow::Result<f64> {
     let client = reqwest::Client::builder()

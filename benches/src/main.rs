@@ -120,6 +120,12 @@ async fn main() -> anyhow::Result<()> {
         let server = http_commands::start(pool.clone(), true).await?;
         http_commands::add_items(&server, args.writers, args.events).await?
     };
+    // Last: promotions stay active for everything after them.
+    let http_promoted = {
+        let server = http_commands::start(pool.clone(), true).await?;
+        http_commands::promotions(&server, 3).await?;
+        http_commands::add_items(&server, args.writers, args.events).await?
+    };
     let plain_after = plain_inserts(&pool, &args, "plain-after").await?;
     let plain = (plain_before + plain_after) / 2.0;
     println!("raw INSERT/s: {plain_before:.0} before ours, {plain_after:.0} after");
@@ -133,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
     row("append: API store command (cached)", store, plain);
     row("HTTP add-item, projectors elsewhere", http_alone, plain);
     row("HTTP add-item, projectors in-process", http, plain);
+    row("HTTP add-item, 3 promotions vs none", http_promoted, http);
 
     fill_log(&pool, args.log_events).await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")

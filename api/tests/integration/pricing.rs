@@ -309,3 +309,44 @@ async fn fifty_customers_racing_for_a_coupon_limited_to_ten_uses_get_ten_orders(
     .unwrap();
     assert_eq!(redeemed - released, 10);
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_cancelled_order_gives_its_coupon_use_back(pool: PgPool) {
+    let app = spawn_app(pool.clone(), true).await;
+    // No stock: the checkout process cancels the order it places.
+    published_product(&app, "MUG-1", 1000, "mugs").await;
+    let promotion_id = created_promotion(
+        &app,
+        json!({"name": "Only one", "code": "ONE", "usage_limit": 1,
+               "action": {"type": "percent_off_order", "basis_points": 1000}}),
+    )
+    .await;
+    let first = customer(&app);
+    let (cart, _) = cart_with(&app, &first, "MUG-1", 1).await;
+    assert_eq!(apply(&app, &first, &cart, "ONE").await.status, 200);
+    let placed = check_out(&app, &first, &cart).await;
+    assert_eq!(placed.status, 200, "{}", placed.body);
+
+    let released = crate::checkout_process::eventually(
+        || async {
+            let count: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM events
+                  WHERE aggregate_id = $1 AND event_type = 'PromotionRedemptionReleased'",
+            )
+            .bind(&promotion_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            json!(count)
+        },
+        |count| count == &json!(1),
+    )
+    .await;
+    assert_eq!(released, json!(1));
+    // The use is free again: another customer takes it.
+    let second = customer(&app);
+    let (cart, _) = cart_with(&app, &second, "MUG-1", 1).await;
+    let applied = apply(&app, &second, &cart, "ONE").await;
+    assert_eq!(applied.status, 200, "{}", applied.body);
+    assert_eq!(check_out(&app, &second, &cart).await.status, 200);
+}

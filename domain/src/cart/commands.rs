@@ -16,6 +16,10 @@ use crate::shared::{
 
 /// Struct variants refuse unknown fields (serde's container attribute applies to
 /// each of them), so a misspelt field is an error rather than a silent default.
+///
+/// A command is built, decided once and dropped: the size of the pricing
+/// variants (a context inline) costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum CartCommand {

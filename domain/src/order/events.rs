@@ -81,6 +81,10 @@ pub struct ReceivedLine {
     pub condition: ReturnCondition,
 }
 
+// `OrderPlaced` carries the address and the priced cart and is much larger than
+// the rest; events are built once per command and stored, so boxing it would buy
+// nothing but noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OrderEvent {
     OrderPlaced {

@@ -233,11 +233,7 @@ pub fn price(request: &PricingRequest<'_>) -> Result<PricedCart, PricingError> {
         } else {
             eligibility(offer, request, subtotal)
         };
-        let reason = match verdict {
-            Ok(()) => None,
-            Err(reason) => Some(reason),
-        };
-        if let Some(reason) = reason {
+        if let Err(reason) = verdict {
             if let Some(code) = &offer.code {
                 not_applied.push(NotApplied {
                     promotion_id: offer.promotion_id,

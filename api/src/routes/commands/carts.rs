@@ -418,9 +418,11 @@ pub async fn apply_coupon(
     let Some(cart) = loaded.aggregate.state() else {
         return Err(ApiError::Missing(format!("no cart {cart_id}")));
     };
+    // As stored: its uses change with every checkout, from any instance (and
+    // from the checkout process, which gives uses back).
     let promotion = state
         .promotions
-        .by_code(&body.code, Freshness::Cached)
+        .by_code(&body.code, Freshness::Stored)
         .await?
         .map(|promotion| promotion.offer_for(cart.customer_id));
     let pricing = state
