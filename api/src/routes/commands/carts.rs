@@ -487,7 +487,14 @@ pub async fn checkout(
     Json(body): Json<Checkout>,
 ) -> Result<Response, ApiError> {
     let cart_id = CartId::new(id);
-    let loaded = reachable_cart(&state, &context, &headers, cart_id).await?;
+    reachable_cart(&state, &context, &headers, cart_id).await?;
+    // As stored, not as cached: the uses to redeem are decided from it, and
+    // another instance may have changed its coupons a moment ago.
+    let loaded = state
+        .stores
+        .of::<Cart>()
+        .load_stored(&cart_id.to_string())
+        .await?;
     let Some(cart) = loaded.aggregate.state() else {
         return Err(ApiError::Missing(format!("no cart {cart_id}")));
     };
