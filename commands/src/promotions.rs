@@ -145,8 +145,18 @@ impl Promotions {
         let customer = cart.customer_id;
         let promotions: Vec<PromotionOffer> =
             states.iter().map(|s| s.offer_for(customer)).collect();
-        let skus: BTreeSet<&Sku> = cart.lines.iter().map(|l| &l.sku).collect();
-        let mut facts: BTreeMap<Sku, ProductFacts> = catalog.facts(skus).await?;
+        // Facts serve line filters and tax categories only: a cart change with
+        // neither to price looks up no product (add-item's hot path).
+        let needs_facts = delivery.is_some()
+            || promotions
+                .iter()
+                .any(|p| !p.conditions.lines.is_everything());
+        let mut facts: BTreeMap<Sku, ProductFacts> = if needs_facts {
+            let skus: BTreeSet<&Sku> = cart.lines.iter().map(|l| &l.sku).collect();
+            catalog.facts(skus).await?
+        } else {
+            BTreeMap::new()
+        };
         if let Some((sku, added)) = added {
             facts.insert(sku.clone(), added.clone());
         }

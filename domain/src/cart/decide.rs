@@ -31,6 +31,11 @@ struct Checkout {
 
 impl CartState {
     pub(super) fn decide(&self, command: CartCommand) -> Decision {
+        self.decide_priced(command, None)
+    }
+
+    /// Decides `command`; a checkout is priced with `pricing` when there is one.
+    fn decide_priced(&self, command: CartCommand, pricing: Option<&PricingContext>) -> Decision {
         match command {
             CartCommand::OpenCart { .. } => Err(CartError::AlreadyExists),
             CartCommand::AddItem {
@@ -69,34 +74,17 @@ impl CartState {
                     payment_token,
                     checked_out_at,
                 },
-                None,
+                pricing,
             ),
             CartCommand::AbandonCart { abandoned_at } => self.abandon(abandoned_at),
             CartCommand::WithPricing { command, pricing } => match *command {
-                CartCommand::CheckOutCart {
-                    order_id,
-                    current_prices,
-                    email,
-                    shipping_address,
-                    payment_token,
-                    checked_out_at,
-                } => self.check_out(
-                    &current_prices,
-                    Checkout {
-                        order_id,
-                        email,
-                        shipping_address,
-                        payment_token,
-                        checked_out_at,
-                    },
-                    Some(&pricing),
-                ),
                 // These price themselves.
                 command @ (CartCommand::WithPricing { .. }
                 | CartCommand::ApplyCoupon { .. }
                 | CartCommand::RemoveCoupon { .. }) => self.decide(command),
+                // A checkout leaves the cart closed: `repriced` adds nothing to it.
                 command => {
-                    let events = self.decide(command)?;
+                    let events = self.decide_priced(command, Some(&pricing))?;
                     self.repriced(events, &pricing)
                 }
             },

@@ -90,12 +90,7 @@ impl CartState {
     pub(super) fn recorded_line_discounts(&self) -> BTreeMap<crate::pricing::PromotionId, i64> {
         self.discounts
             .as_ref()
-            .map(|d| {
-                d.discounts
-                    .iter()
-                    .map(|d| (d.promotion_id, d.amount.amount() - d.shipping.amount()))
-                    .collect()
-            })
+            .map(|d| crate::pricing::line_discounts(&d.discounts))
             .unwrap_or_default()
     }
 

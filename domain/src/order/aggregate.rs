@@ -258,11 +258,7 @@ impl Aggregate for Order {
                     .map(|pricing| pricing.discounts.iter().map(|d| d.promotion_id).collect())
                     .unwrap_or_default(),
                 priced_beyond_unit_prices: pricing.as_ref().is_some_and(|pricing| {
-                    !pricing.discount_total.is_zero()
-                        || pricing
-                            .tax
-                            .as_ref()
-                            .is_some_and(|tax| !tax.prices_include_tax && !tax.total.is_zero())
+                    !pricing.discount_total.is_zero() || pricing.added_tax() != 0
                 }),
                 refunds: Vec::new(),
                 refunded_total: Money::zero(currency),

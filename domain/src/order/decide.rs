@@ -172,10 +172,7 @@ fn check_pricing(
                 && priced.gross == line.line_total
                 && priced.net.amount() >= 0
         });
-    let added_tax = match &pricing.tax {
-        Some(tax) if !tax.prices_include_tax => tax.total.amount(),
-        _ => 0,
-    };
+    let added_tax = pricing.added_tax();
     let shipping = pricing.shipping.as_ref().map_or(0, |s| s.amount.amount());
     let adds_up =
         pricing.subtotal_after_discounts.amount() + shipping + added_tax == pricing.total.amount();

@@ -157,6 +157,26 @@ pub struct PricedCart {
     pub total: Money,
 }
 
+/// What each promotion took off the lines: two pricings with the same are the
+/// same to the customer before a destination is known.
+pub fn line_discounts(discounts: &[AppliedDiscount]) -> BTreeMap<PromotionId, i64> {
+    discounts
+        .iter()
+        .map(|d| (d.promotion_id, d.amount.amount() - d.shipping.amount()))
+        .collect()
+}
+
+impl TaxSummary {
+    /// The tax the total adds to the prices (none when prices include it).
+    pub fn added(&self) -> i64 {
+        if self.prices_include_tax {
+            0
+        } else {
+            self.total.amount()
+        }
+    }
+}
+
 impl PricedCart {
     /// What the customer pays for the line of `sku`: its net, plus its tax when
     /// tax is added on top.
@@ -172,13 +192,14 @@ impl PricedCart {
         ))
     }
 
-    /// What each promotion took off the lines: two pricings with the same are
-    /// the same to the customer before a destination is known.
+    /// The tax added on top of the prices, lines and shipping.
+    pub fn added_tax(&self) -> i64 {
+        self.tax.as_ref().map_or(0, TaxSummary::added)
+    }
+
+    /// See [`line_discounts`].
     pub fn line_discounts(&self) -> BTreeMap<PromotionId, i64> {
-        self.discounts
-            .iter()
-            .map(|d| (d.promotion_id, d.amount.amount() - d.shipping.amount()))
-            .collect()
+        line_discounts(&self.discounts)
     }
 }
 
@@ -328,10 +349,7 @@ pub fn price(request: &PricingRequest<'_>) -> Result<PricedCart, PricingError> {
     };
 
     let shipping_amount = shipping.as_ref().map_or(0, |s| s.amount.amount());
-    let added_tax = match &tax {
-        Some(summary) if !summary.prices_include_tax => summary.total.amount(),
-        _ => 0,
-    };
+    let added_tax = tax.as_ref().map_or(0, TaxSummary::added);
     let discount_total = total(
         &discounts
             .iter()

@@ -38,8 +38,8 @@ mod proptests;
 mod tests;
 
 pub use engine::{
-    price, AppliedDiscount, CustomerFacts, Delivery, NotApplied, PricedCart, PricedLine,
-    PricingError, PricingLine, PricingRequest, ShippingCharge, TaxSummary,
+    line_discounts, price, AppliedDiscount, CustomerFacts, Delivery, NotApplied, PricedCart,
+    PricedLine, PricingError, PricingLine, PricingRequest, ShippingCharge, TaxSummary,
 };
 pub use rules::{
     Action, Conditions, CouponCode, CouponCodeError, Ineligible, LineFilter, ProductFacts,

@@ -119,6 +119,14 @@ pub fn customer_id(principal: &Principal) -> Result<CustomerId, ApiError> {
         .map_err(|_| ApiError::Forbidden("a customer token's subject must be a UUID".into()))
 }
 
+/// The opened cart's state; 404 before it was opened.
+fn opened(loaded: &Loaded<Cart>, cart_id: CartId) -> Result<&domain::cart::CartState, ApiError> {
+    loaded
+        .aggregate
+        .state()
+        .ok_or_else(|| ApiError::Missing(format!("no cart {cart_id}")))
+}
+
 /// The cart, if the caller may act on it; 404 otherwise.
 async fn reachable_cart(
     state: &AppState,
@@ -415,9 +423,7 @@ pub async fn apply_coupon(
 ) -> Result<Response, ApiError> {
     let cart_id = CartId::new(id);
     let loaded = reachable_cart(&state, &context, &headers, cart_id).await?;
-    let Some(cart) = loaded.aggregate.state() else {
-        return Err(ApiError::Missing(format!("no cart {cart_id}")));
-    };
+    let cart = opened(&loaded, cart_id)?;
     // As stored: its uses change with every checkout, from any instance (and
     // from the checkout process, which gives uses back).
     let promotion = state
@@ -452,9 +458,7 @@ pub async fn remove_coupon(
 ) -> Result<Response, ApiError> {
     let cart_id = CartId::new(id);
     let loaded = reachable_cart(&state, &context, &headers, cart_id).await?;
-    let Some(cart) = loaded.aggregate.state() else {
-        return Err(ApiError::Missing(format!("no cart {cart_id}")));
-    };
+    let cart = opened(&loaded, cart_id)?;
     let mut cart = cart.clone();
     cart.coupons.remove(&body.code);
     let pricing = state
@@ -495,9 +499,7 @@ pub async fn checkout(
         .of::<Cart>()
         .load_stored(&cart_id.to_string())
         .await?;
-    let Some(cart) = loaded.aggregate.state() else {
-        return Err(ApiError::Missing(format!("no cart {cart_id}")));
-    };
+    let cart = opened(&loaded, cart_id)?;
     let prices = cart_workflows::current_prices(&state.catalog, &loaded.aggregate).await?;
     // From the Idempotency-Key when there is one: a retry redeems for the same order.
     let order_id = OrderId::new(super::orders::new_id(&context, b"checkout"));

@@ -4,6 +4,26 @@
 //! runs it as a [`Call`], which adds the metadata, honours `If-Match` and
 //! `Idempotency-Key`, and answers `{id, version, consistency_token}`.
 
+/// An admin's command that takes no body, sent to the aggregate `A` named by the
+/// path's `id`: one handler, with its OpenAPI entry.
+macro_rules! admin_command_without_body {
+    ($aggregate:ty, $handler:ident, $path:literal, $name:literal, $command:expr) => {
+        #[utoipa::path(post, path = $path, tag = "commands", params(("id" = uuid::Uuid, Path)),
+            responses((status = 200, body = super::CommandAccepted)), security(("bearer" = [])))]
+        pub async fn $handler(
+            axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+            _: crate::auth::Allowed<crate::auth::Admins>,
+            context: super::CommandContext,
+            crate::extract::Path(id): crate::extract::Path<uuid::Uuid>,
+            _: Option<crate::extract::Json<super::Empty>>,
+        ) -> Result<axum::response::Response, crate::error::ApiError> {
+            super::Call::<$aggregate>::new(id, $name, $command)
+                .send(&state, &context)
+                .await
+        }
+    };
+}
+
 pub mod carts;
 pub mod inventory;
 pub mod orders;

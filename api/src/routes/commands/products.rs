@@ -11,7 +11,7 @@ use domain::shared::{Money, ProductId, Sku};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Call, CommandContext, Empty};
+use super::{Call, CommandContext};
 use crate::auth::{Admins, Allowed};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
@@ -123,36 +123,22 @@ pub async fn change_price(
         .await
 }
 
-macro_rules! bodiless_command {
-    ($handler:ident, $path:literal, $name:literal, $command:expr) => {
-        #[utoipa::path(post, path = $path, tag = "commands", params(("id" = Uuid, Path)), responses((status = 200, body = super::CommandAccepted)), security(("bearer" = [])))]
-        pub async fn $handler(
-            State(state): State<AppState>,
-            _: Allowed<Admins>,
-            context: CommandContext,
-            Path(id): Path<Uuid>,
-            _: Option<Json<Empty>>,
-        ) -> Result<Response, ApiError> {
-            Call::<Product>::new(id, $name, $command)
-                .send(&state, &context)
-                .await
-        }
-    };
-}
-
-bodiless_command!(
+admin_command_without_body!(
+    Product,
     publish,
     "/commands/products/{id}/publish",
     "publish",
     ProductCommand::PublishProduct
 );
-bodiless_command!(
+admin_command_without_body!(
+    Product,
     unpublish,
     "/commands/products/{id}/unpublish",
     "unpublish",
     ProductCommand::UnpublishProduct
 );
-bodiless_command!(
+admin_command_without_body!(
+    Product,
     discontinue,
     "/commands/products/{id}/discontinue",
     "discontinue",

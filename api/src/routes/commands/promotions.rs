@@ -11,7 +11,7 @@ use domain::promotion::{Promotion, PromotionCommand, PromotionDefinition};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Call, CommandContext, Empty};
+use super::{Call, CommandContext};
 use crate::auth::{Admins, Allowed};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
@@ -148,36 +148,22 @@ pub async fn schedule(
         .await
 }
 
-macro_rules! bodiless_command {
-    ($handler:ident, $path:literal, $name:literal, $command:expr) => {
-        #[utoipa::path(post, path = $path, tag = "commands", params(("id" = Uuid, Path)), responses((status = 200, body = super::CommandAccepted)), security(("bearer" = [])))]
-        pub async fn $handler(
-            State(state): State<AppState>,
-            _: Allowed<Admins>,
-            context: CommandContext,
-            Path(id): Path<Uuid>,
-            _: Option<Json<Empty>>,
-        ) -> Result<Response, ApiError> {
-            Call::<Promotion>::new(id, $name, $command)
-                .send(&state, &context)
-                .await
-        }
-    };
-}
-
-bodiless_command!(
+admin_command_without_body!(
+    Promotion,
     pause,
     "/commands/promotions/{id}/pause",
     "pause-promotion",
     PromotionCommand::PausePromotion {}
 );
-bodiless_command!(
+admin_command_without_body!(
+    Promotion,
     resume,
     "/commands/promotions/{id}/resume",
     "resume-promotion",
     PromotionCommand::ResumePromotion {}
 );
-bodiless_command!(
+admin_command_without_body!(
+    Promotion,
     end,
     "/commands/promotions/{id}/end",
     "end-promotion",
