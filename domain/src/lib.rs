@@ -1,5 +1,5 @@
 //! The business rules of the commerce backend, and nothing else: the Cart, Order,
-//! Inventory, Payment, Product and Promotion aggregates, the pricing engine, their commands, events and refusals,
+//! Inventory, Payment, Product, Promotion, ShippingMethod and TaxRates aggregates, the pricing engine, their commands, events and refusals,
 //! and the value types they share (Money, Sku, Quantity, ids).
 //!
 //! Pure by design: no I/O, no SQL, no async runtime, no clock and no random ids
@@ -15,6 +15,8 @@ pub mod product;
 pub mod promotion;
 pub mod registry;
 pub mod shared;
+pub mod shipping_method;
+pub mod tax_rates;
 pub mod upcasting;
 
 pub use registry::{
@@ -43,5 +45,7 @@ refusal!(
     order::OrderError,
     payment::PaymentError,
     product::ProductError,
-    promotion::PromotionError
+    promotion::PromotionError,
+    shipping_method::ShippingMethodError,
+    tax_rates::TaxRatesError
 );

@@ -184,6 +184,15 @@ aggregates! {
         name: promotion, path: "promotions",
         event_types: crate::promotion::EVENT_TYPES, snapshot_every: Some(100),
     },
+    ShippingMethod => crate::shipping_method::ShippingMethod {
+        name: shipping_method, path: "shipping-methods",
+        event_types: crate::shipping_method::EVENT_TYPES, snapshot_every: None,
+    },
+    // One stream per country, changed a few times a year.
+    TaxRates => crate::tax_rates::TaxRates {
+        name: tax_rates, path: "tax-rates",
+        event_types: crate::tax_rates::EVENT_TYPES, snapshot_every: None,
+    },
 }
 
 impl AggregateKind {
@@ -256,7 +265,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("Cart, Order, Inventory, Payment, Product, Promotion"),
+            error.contains("Cart, Order, Inventory, Payment, Product, Promotion, ShippingMethod, TaxRates"),
             "{error}"
         );
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::split::{included_tax, percent_of, split};
 use super::{
     Action, CouponCode, Ineligible, LineFilter, ProductFacts, PromotionId, PromotionOffer,
-    PromotionStatus, ShippingMethod, ShippingMethodId, TaxCategory, TaxTable, MAX_BASIS_POINTS,
+    PromotionStatus, ShippingOffer, ShippingMethodId, TaxCategory, TaxTable, MAX_BASIS_POINTS,
 };
 use crate::shared::{Currency, Money, Sku};
 
@@ -33,7 +33,9 @@ pub struct CustomerFacts {
 /// the cart fills.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
-    pub method: ShippingMethod,
+    /// `None` where the shop defines no shipping method for the destination
+    /// (digital goods, a shop that ships for free): nothing is charged.
+    pub method: Option<ShippingOffer>,
     pub country: String,
     pub region: Option<String>,
     /// At least the destination's rates.
@@ -310,8 +312,20 @@ pub fn price(request: &PricingRequest<'_>) -> Result<PricedCart, PricingError> {
     let (shipping, tax) = match request.delivery {
         None => (None, None),
         Some(delivery) => {
-            let mut shipping = ship(delivery, currency, net_total, free_shipping.is_some())?;
-            if let Some(discount) = free_shipping.and_then(|index| discounts.get_mut(index)) {
+            let mut shipping = match &delivery.method {
+                Some(method) => Some(ship(
+                    method,
+                    &delivery.country,
+                    currency,
+                    net_total,
+                    free_shipping.is_some(),
+                )?),
+                None => None,
+            };
+            if let (Some(shipping), Some(discount)) = (
+                &shipping,
+                free_shipping.and_then(|index| discounts.get_mut(index)),
+            ) {
                 discount.shipping = shipping.discount;
                 discount.amount = money(add(discount.amount.amount(), shipping.discount.amount())?);
             }
@@ -334,17 +348,19 @@ pub fn price(request: &PricingRequest<'_>) -> Result<PricedCart, PricingError> {
                 line.tax = money(tax);
                 tax_total = add(tax_total, tax)?;
             }
-            let (rate, tax) = tax_of(shipping.amount.amount(), &TaxCategory::standard());
-            shipping.tax_rate_basis_points = rate;
-            shipping.tax = money(tax);
-            tax_total = add(tax_total, tax)?;
+            if let Some(shipping) = &mut shipping {
+                let (rate, tax) = tax_of(shipping.amount.amount(), &TaxCategory::standard());
+                shipping.tax_rate_basis_points = rate;
+                shipping.tax = money(tax);
+                tax_total = add(tax_total, tax)?;
+            }
             let summary = TaxSummary {
                 country: delivery.country.clone(),
                 region: delivery.region.clone(),
                 prices_include_tax: delivery.prices_include_tax,
                 total: money(tax_total),
             };
-            (Some(shipping), Some(summary))
+            (shipping, Some(summary))
         }
     };
 
@@ -522,16 +538,16 @@ fn amounts(
 
 /// The shipping charge before tax.
 fn ship(
-    delivery: &Delivery,
+    method: &ShippingOffer,
+    country: &str,
     currency: Currency,
     net_total: i64,
     free_by_promotion: bool,
 ) -> Result<ShippingCharge, PricingError> {
-    let method = &delivery.method;
-    if !method.ships_to(&delivery.country) {
+    if !method.ships_to(country) {
         return Err(PricingError::ShippingNotAvailable {
             method: method.id,
-            country: delivery.country.clone(),
+            country: country.to_owned(),
         });
     }
     for amount in std::iter::once(&method.price).chain(method.free_above.as_ref()) {

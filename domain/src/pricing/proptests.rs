@@ -78,7 +78,7 @@ proptest! {
         inclusive in any::<bool>(),
     ) {
         let delivery = Delivery {
-            method: method(shipping, Some(20_000)),
+            method: Some(method(shipping, Some(20_000))),
             country: "DE".into(),
             region: None,
             tax: eu_rates(),

@@ -15,7 +15,7 @@ uuid_id!(
 );
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShippingMethod {
+pub struct ShippingOffer {
     pub id: ShippingMethodId,
     pub name: String,
     pub price: Money,
@@ -25,7 +25,7 @@ pub struct ShippingMethod {
     pub countries: BTreeSet<String>,
 }
 
-impl ShippingMethod {
+impl ShippingOffer {
     pub fn ships_to(&self, country: &str) -> bool {
         self.countries.contains(country)
     }

@@ -104,8 +104,8 @@ impl Cart {
     }
 }
 
-pub(super) fn method(price: i64, free_above: Option<i64>) -> ShippingMethod {
-    ShippingMethod {
+pub(super) fn method(price: i64, free_above: Option<i64>) -> ShippingOffer {
+    ShippingOffer {
         id: ShippingMethodId::new(Uuid::from_u128(99)),
         name: "Standard".into(),
         price: cents(price),
@@ -133,7 +133,7 @@ pub(super) fn eu_rates() -> TaxTable {
 
 fn to_country(country: &str, shipping: i64, inclusive: bool) -> Delivery {
     Delivery {
-        method: method(shipping, None),
+        method: Some(method(shipping, None)),
         country: country.into(),
         region: None,
         tax: eu_rates(),
@@ -460,7 +460,7 @@ fn free_shipping_promotion_takes_the_shipping_price_off() {
 #[test]
 fn shipping_is_free_above_the_method_s_threshold_after_discounts() {
     let mut delivery = to_country("DE", 495, true);
-    delivery.method = method(495, Some(5000));
+    delivery.method = Some(method(495, Some(5000)));
     let just_enough = Cart::of(vec![line("A", 5000, 1)])
         .to(delivery.clone())
         .price();
@@ -499,4 +499,14 @@ fn coupon_codes_compare_without_case_and_refuse_odd_characters() {
     for bad in ["ab", "has space", "ünï", &"x".repeat(33)] {
         assert!(CouponCode::new(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn without_a_shipping_method_the_lines_are_taxed_and_nothing_is_charged_for_shipping() {
+    let mut delivery = to_country("DE", 495, false);
+    delivery.method = None;
+    let priced = Cart::of(vec![line("A", 1000, 2)]).to(delivery).price();
+    assert_eq!(priced.shipping, None);
+    assert_eq!(priced.tax.as_ref().unwrap().total, cents(380));
+    assert_eq!(priced.total, cents(2380));
 }
