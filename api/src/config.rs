@@ -86,6 +86,17 @@ pub struct ApiConfig {
     #[arg(long, env = "DEFAULT_CURRENCY", default_value = "EUR")]
     pub default_currency: String,
 
+    /// Currencies (ISO 4217, comma-separated) whose catalog prices exclude tax:
+    /// the checkout adds the destination's tax on top. Prices in every other
+    /// currency include it.
+    #[arg(
+        long,
+        env = "TAX_EXCLUSIVE_CURRENCIES",
+        default_value = "USD,CAD",
+        value_delimiter = ','
+    )]
+    pub tax_exclusive_currencies: Vec<String>,
+
     /// Days after delivery during which a customer may ask to return goods.
     #[arg(long, env = "RETURN_WINDOW_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=3650))]
     pub return_window_days: u32,
@@ -113,11 +124,6 @@ pub struct ProjectConfig {
     /// longer means fewer, larger transactions under load, and later reads.
     #[arg(long, env = "PROJECTOR_GATHER_MS", default_value_t = 10)]
     pub projector_gather_ms: u64,
-
-    /// Flat shipping cost the checkout adds to every order, in minor units of its
-    /// currency.
-    #[arg(long, env = "SHIPPING_COST_MINOR", default_value_t = 0)]
-    pub shipping_cost_minor: i64,
 
     /// How long the checkout holds an order's stock while its payment is pending.
     #[arg(long, env = "RESERVATION_TTL_SECONDS", default_value_t = 900)]
@@ -290,7 +296,6 @@ impl ProjectConfig {
     pub fn checkout(&self) -> commands::checkout::CheckoutSettings {
         commands::checkout::CheckoutSettings {
             reservation_ttl: Duration::from_secs(self.reservation_ttl_seconds),
-            shipping_cost_minor: self.shipping_cost_minor,
         }
     }
 

@@ -283,6 +283,23 @@ impl<E: domain::Refusal + Send + Sync + 'static> From<commands::CommandError<E>>
     }
 }
 
+impl From<commands::delivery::DeliveryError> for ApiError {
+    fn from(error: commands::delivery::DeliveryError) -> Self {
+        use commands::delivery::DeliveryError;
+        match error {
+            DeliveryError::MethodRequired { .. } => ApiError::Refused {
+                code: "shipping_method_required",
+                detail: error.to_string(),
+            },
+            DeliveryError::MethodUnavailable(detail) => ApiError::Refused {
+                code: "shipping_method_unavailable",
+                detail,
+            },
+            DeliveryError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<commands::cart_workflows::AttachRefusal> for ApiError {
     fn from(refusal: commands::cart_workflows::AttachRefusal) -> Self {
         ApiError::Refused {

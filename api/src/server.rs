@@ -186,6 +186,16 @@ pub fn app_state(
     });
     Ok(AppState {
         catalog: Arc::new(Catalog::new(stores.of::<Product>().clone())),
+        deliveries: Arc::new(commands::delivery::Deliveries::new(
+            stores.clone(),
+            config
+                .tax_exclusive_currencies
+                .iter()
+                .filter(|code| !code.trim().is_empty())
+                .map(|code| Currency::new(code.trim()))
+                .collect::<Result<_, _>>()
+                .context("TAX_EXCLUSIVE_CURRENCIES holds a code that is not ISO 4217")?,
+        )),
         promotions: Arc::new(commands::promotions::Promotions::new(
             stores.of::<domain::promotion::Promotion>().clone(),
         )),

@@ -28,6 +28,8 @@ pub struct AppState {
     pub stores: Stores,
     pub catalog: Arc<Catalog>,
     pub promotions: Arc<commands::promotions::Promotions>,
+    /// Shipping methods and tax rates, as a checkout reads them.
+    pub deliveries: Arc<commands::delivery::Deliveries>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub auth: Arc<Authenticator>,
     pub cart_tokens: CartTokens,

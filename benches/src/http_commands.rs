@@ -58,6 +58,7 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         rate_limit_burst: 1,
         consistency_wait_ms: 5000,
         default_currency: "EUR".into(),
+        tax_exclusive_currencies: vec!["USD".into(), "CAD".into()],
         return_window_days: 30,
         aggregate_cache_capacity: 10_000,
         payment_webhook_secret: None,

@@ -5,6 +5,7 @@
 pub mod cart_workflows;
 pub mod catalog;
 pub mod checkout;
+pub mod delivery;
 pub mod error;
 pub mod event_store;
 pub mod execute;

@@ -265,7 +265,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("Cart, Order, Inventory, Payment, Product, Promotion, ShippingMethod, TaxRates"),
+            error.contains(
+                "Cart, Order, Inventory, Payment, Product, Promotion, ShippingMethod, TaxRates"
+            ),
             "{error}"
         );
     }

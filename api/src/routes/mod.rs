@@ -34,7 +34,7 @@ const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     use self::commands::{
         carts as c, inventory as i, orders as o, payments as pay, products as p,
-        promotions as promo, returns as r,
+        promotions as promo, returns as r, shipping_and_tax as ship,
     };
     let commands = Router::new()
         .route("/commands/products", post(p::create))
@@ -69,6 +69,13 @@ pub fn router(state: AppState) -> Router {
         .route("/commands/promotions/{id}/pause", post(promo::pause))
         .route("/commands/promotions/{id}/resume", post(promo::resume))
         .route("/commands/promotions/{id}/end", post(promo::end))
+        .route("/commands/shipping-methods", post(ship::define))
+        .route("/commands/shipping-methods/{id}/change", post(ship::change))
+        .route("/commands/shipping-methods/{id}/retire", post(ship::retire))
+        .route(
+            "/commands/tax-rates/{country}/set",
+            post(ship::set_tax_rates),
+        )
         .route("/commands/carts/{id}/abandon", post(c::abandon))
         .route("/commands/orders/{id}/ship", post(o::ship))
         .route("/commands/orders/{id}/deliver", post(o::deliver))
@@ -105,7 +112,15 @@ pub fn router(state: AppState) -> Router {
         .route("/queries/products", get(queries::products::list))
         .route("/queries/products/search", get(queries::search::search))
         .route("/queries/products/suggest", get(queries::search::suggest))
-        .route("/queries/products/{id}", get(queries::products::get));
+        .route("/queries/products/{id}", get(queries::products::get))
+        .route(
+            "/queries/shipping-methods",
+            get(queries::shipping_and_tax::list_shipping_methods),
+        )
+        .route(
+            "/queries/tax-rates",
+            get(queries::shipping_and_tax::list_tax_rates),
+        );
     let audit = Router::new()
         .route("/audit/events", get(audit::events))
         .route("/audit/events/stream", get(audit::live::follow))

@@ -395,3 +395,20 @@ pub async fn projectors_caught_up(pool: &PgPool) {
     }
     panic!("the projectors did not catch up within 5 s");
 }
+
+/// The order view of `order_id` as `who` reads it, once its projector has it.
+pub async fn order_view(app: &TestApp, who: &Customer, order_id: &str) -> Value {
+    crate::checkout_process::eventually(
+        || async {
+            app.query(
+                &format!("/queries/orders/{order_id}"),
+                Caller::Bearer(&who.token),
+                None,
+            )
+            .await
+            .body
+        },
+        |o| o["order_id"].is_string(),
+    )
+    .await
+}

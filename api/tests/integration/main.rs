@@ -22,6 +22,7 @@ mod redis_views;
 mod refusals;
 mod registry;
 mod search;
+mod shipping_and_tax;
 mod storefront;
 mod support;
 mod webhooks;

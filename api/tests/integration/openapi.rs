@@ -36,6 +36,10 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/commands/promotions/{id}/pause"),
     ("post", "/commands/promotions/{id}/resume"),
     ("post", "/commands/promotions/{id}/end"),
+    ("post", "/commands/shipping-methods"),
+    ("post", "/commands/shipping-methods/{id}/change"),
+    ("post", "/commands/shipping-methods/{id}/retire"),
+    ("post", "/commands/tax-rates/{country}/set"),
     ("post", "/commands/orders/{id}/ship"),
     ("post", "/commands/orders/{id}/deliver"),
     ("post", "/commands/orders/{id}/cancel"),
@@ -58,6 +62,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/queries/products/{id}"),
     ("get", "/queries/products/search"),
     ("get", "/queries/products/suggest"),
+    ("get", "/queries/shipping-methods"),
+    ("get", "/queries/tax-rates"),
     ("get", "/audit/events"),
     ("get", "/audit/events/stream"),
     ("get", "/audit/streams/{type}/{id}"),
@@ -91,6 +97,9 @@ const WITH_BODY: &[&str] = &[
     "/commands/promotions",
     "/commands/promotions/{id}/change",
     "/commands/promotions/{id}/schedule",
+    "/commands/shipping-methods",
+    "/commands/shipping-methods/{id}/change",
+    "/commands/tax-rates/{country}/set",
     "/commands/orders/{id}/ship",
     "/commands/orders/{id}/cancel",
     "/commands/orders/{id}/cancel-lines",
@@ -166,6 +175,7 @@ async fn the_document_names_every_command_and_query_with_its_method(pool: PgPool
             "/commands/carts",
             "/commands/inventory/{sku}/register",
             "/commands/promotions",
+            "/commands/shipping-methods",
         ];
         let success = if creates.contains(&path.as_str()) {
             "201"

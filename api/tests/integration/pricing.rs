@@ -190,19 +190,7 @@ async fn promotions_stack_in_priority_order_and_the_order_keeps_the_figures(pool
     let placed = check_out(&app, &who, &cart).await;
     assert_eq!(placed.status, 200, "{}", placed.body);
     let order_id = placed.body["order_id"].as_str().unwrap().to_owned();
-    let order = crate::checkout_process::eventually(
-        || async {
-            app.query(
-                &format!("/queries/orders/{order_id}"),
-                Caller::Bearer(&who.token),
-                None,
-            )
-            .await
-            .body
-        },
-        |o| o["order_id"].is_string(),
-    )
-    .await;
+    let order = crate::fixtures::order_view(&app, &who, &order_id).await;
     assert_eq!(order["total"]["amount"], 900, "{order}");
     assert_eq!(order["pricing"]["discount_total"]["amount"], 300);
 

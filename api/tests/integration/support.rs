@@ -96,6 +96,7 @@ pub fn api_config() -> ApiConfig {
         rate_limit_burst: 100,
         consistency_wait_ms: 5000,
         default_currency: "EUR".into(),
+        tax_exclusive_currencies: vec!["USD".into(), "CAD".into()],
         return_window_days: 30,
         aggregate_cache_capacity: 1000,
         payment_webhook_secret: Some(Secret::new(WEBHOOK_SECRET.into())),

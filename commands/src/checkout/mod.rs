@@ -52,15 +52,12 @@ pub const PROJECTOR: &str = "checkout_process";
 pub struct CheckoutSettings {
     /// How long stock stays reserved for an order waiting for its payment.
     pub reservation_ttl: Duration,
-    /// The flat shipping cost added to every order, in minor units.
-    pub shipping_cost_minor: i64,
 }
 
 impl Default for CheckoutSettings {
     fn default() -> Self {
         CheckoutSettings {
             reservation_ttl: Duration::from_secs(15 * 60),
-            shipping_cost_minor: 0,
         }
     }
 }

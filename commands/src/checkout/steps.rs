@@ -235,11 +235,11 @@ impl CheckoutProcess {
             email,
             shipping_address,
             lines,
-            shipping_cost: Money::new(self.settings.shipping_cost_minor, currency),
+            // Priced checkouts carry their shipping (the chosen method's charge);
+            // those recorded before pricing existed ship for nothing.
+            shipping_cost: Money::zero(currency),
             placed_at: checked_out_at,
             replaces: None,
-            // Priced checkouts carry their shipping; the flat cost is for those
-            // recorded before pricing existed.
             pricing,
         };
         self.order(order_id, place, event).await

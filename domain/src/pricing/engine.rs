@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::split::{included_tax, percent_of, split};
 use super::{
     Action, CouponCode, Ineligible, LineFilter, ProductFacts, PromotionId, PromotionOffer,
-    PromotionStatus, ShippingOffer, ShippingMethodId, TaxCategory, TaxTable, MAX_BASIS_POINTS,
+    PromotionStatus, ShippingMethodId, ShippingOffer, TaxCategory, TaxTable, MAX_BASIS_POINTS,
 };
 use crate::shared::{Currency, Money, Sku};
 

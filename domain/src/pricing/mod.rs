@@ -45,6 +45,6 @@ pub use rules::{
     Action, Conditions, CouponCode, CouponCodeError, Ineligible, LineFilter, ProductFacts,
     PromotionId, PromotionOffer, PromotionStatus, Stacking, Window, MAX_BASIS_POINTS,
 };
-pub use shipping::{ShippingOffer, ShippingMethodId};
+pub use shipping::{ShippingMethodId, ShippingOffer};
 pub use split::{percent_of, split};
 pub use tax::{TaxCategory, TaxCategoryError, TaxRate, TaxTable};

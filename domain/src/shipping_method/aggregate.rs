@@ -58,10 +58,14 @@ impl ShippingMethod {
                 if definition == state.definition {
                     return Ok(Vec::new());
                 }
-                Ok(vec![ShippingMethodEvent::ShippingMethodChanged { definition }])
+                Ok(vec![ShippingMethodEvent::ShippingMethodChanged {
+                    definition,
+                }])
             }
             (Some(_), ShippingMethodCommand::RetireShippingMethod { retired_at }) => {
-                Ok(vec![ShippingMethodEvent::ShippingMethodRetired { retired_at }])
+                Ok(vec![ShippingMethodEvent::ShippingMethodRetired {
+                    retired_at,
+                }])
             }
         }
     }

@@ -36,8 +36,6 @@ mod tests;
 pub use crate::pricing::{ShippingMethodId, ShippingOffer};
 pub use aggregate::{ShippingMethod, ShippingMethodState};
 pub use commands::ShippingMethodCommand;
-pub use definition::{
-    ShippingMethodDefinition, MAX_COUNTRIES, MAX_SHIPPING_METHOD_NAME_CHARS,
-};
+pub use definition::{ShippingMethodDefinition, MAX_COUNTRIES, MAX_SHIPPING_METHOD_NAME_CHARS};
 pub use errors::ShippingMethodError;
 pub use events::{ShippingMethodEvent, EVENT_TYPES};

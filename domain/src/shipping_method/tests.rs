@@ -98,11 +98,11 @@ fn refuses_a_negative_price_and_a_threshold_in_another_currency() {
 
 #[test]
 fn refuses_a_blank_or_too_long_name() {
-    for name in ["  ".to_owned(), "x".repeat(MAX_SHIPPING_METHOD_NAME_CHARS + 1)] {
-        let definition = ShippingMethodDefinition {
-            name,
-            ..standard()
-        };
+    for name in [
+        "  ".to_owned(),
+        "x".repeat(MAX_SHIPPING_METHOD_NAME_CHARS + 1),
+    ] {
+        let definition = ShippingMethodDefinition { name, ..standard() };
         assert_eq!(
             refusal_code(Vec::new(), define(definition)),
             "invalid_shipping_method"

@@ -27,8 +27,8 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-pub use crate::pricing::{TaxRate, TaxTable};
 use crate::pricing::MAX_BASIS_POINTS;
+pub use crate::pricing::{TaxRate, TaxTable};
 use crate::shipping_method::is_country_code;
 
 #[cfg(test)]
@@ -116,9 +116,7 @@ impl TaxRates {
                 self.country.as_deref().unwrap_or_default()
             )));
         }
-        rates.sort_by(|a, b| {
-            (&a.region, &a.category).cmp(&(&b.region, &b.category))
-        });
+        rates.sort_by(|a, b| (&a.region, &a.category).cmp(&(&b.region, &b.category)));
         if self.country.is_some() && rates == self.rates {
             return Ok(Vec::new());
         }

@@ -42,7 +42,10 @@ fn set_event(rates: Vec<TaxRate>) -> TaxRatesEvent {
 }
 
 fn refusal(rates: Vec<TaxRate>) -> String {
-    TaxRates::default().decide(set(rates)).unwrap_err().to_string()
+    TaxRates::default()
+        .decide(set(rates))
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -72,7 +75,10 @@ fn an_empty_list_stops_taxing_the_country() {
 
 #[test]
 fn refuses_two_rates_for_one_category_and_region() {
-    let error = refusal(vec![rate(None, "standard", 1900), rate(None, "standard", 700)]);
+    let error = refusal(vec![
+        rate(None, "standard", 1900),
+        rate(None, "standard", 700),
+    ]);
     assert!(error.contains("two rates for category standard"), "{error}");
     // The same category in a region is another rate.
     assert!(TaxRates::default()

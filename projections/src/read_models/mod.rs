@@ -2,7 +2,7 @@
 //! and the queries that read it.
 //!
 //! The document read models (`products`, `inventory`, `carts`, `orders`,
-//! `payments`) share one mechanism, [`document::DocumentProjection`]: a view per
+//! `payments`, `shipping_methods`, `tax_rates`) share one mechanism, [`document::DocumentProjection`]: a view per
 //! aggregate, folded in memory from a batch of events and written back in one
 //! upsert. Their lists page with opaque keyset cursors ([`pagination`]).
 
@@ -15,6 +15,8 @@ pub mod pagination;
 pub mod payments;
 pub mod pricing_view;
 pub mod products;
+pub mod shipping_methods;
+pub mod tax_rates;
 pub mod view_types;
 
 pub use pagination::Page;
@@ -34,6 +36,8 @@ pub fn postgres_projections() -> Vec<Arc<dyn PostgresProjection>> {
         Arc::new(carts::CartsProjection::new()),
         Arc::new(orders::OrdersProjection::new()),
         Arc::new(payments::PaymentsProjection::new()),
+        Arc::new(shipping_methods::ShippingMethodsProjection::new()),
+        Arc::new(tax_rates::TaxRatesProjection::new()),
     ]
 }
 

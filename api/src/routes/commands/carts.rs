@@ -11,7 +11,7 @@ use commands::cart_workflows::{self, Attach};
 use commands::promotions::Freshness;
 use commands::Loaded;
 use domain::cart::{Cart, CartCommand, CartError, MergePolicy};
-use domain::pricing::{CouponCode, ProductFacts, PromotionId};
+use domain::pricing::{CouponCode, ProductFacts, PromotionId, ShippingMethodId};
 use domain::promotion::{Promotion, PromotionCommand};
 use domain::shared::{
     CartId, Currency, CustomerId, Email, OrderId, PaymentMethodToken, PostalAddress, Quantity, Sku,
@@ -90,6 +90,11 @@ pub struct Checkout {
     /// card number: those are refused).
     #[schema(value_type = String, example = "tok_visa")]
     pub payment_token: PaymentMethodToken,
+    /// The shipping method (`GET /queries/shipping-methods?country=&currency=`
+    /// lists those that ship to the address). Required where any ships there;
+    /// leave it out where none does (nothing is charged for shipping).
+    #[serde(default)]
+    pub shipping_method: Option<Uuid>,
 }
 
 /// What cart answers carry besides the id and version.
@@ -503,9 +508,23 @@ pub async fn checkout(
     let prices = cart_workflows::current_prices(&state.catalog, &loaded.aggregate).await?;
     // From the Idempotency-Key when there is one: a retry redeems for the same order.
     let order_id = OrderId::new(super::orders::new_id(&context, b"checkout"));
+    let delivery = state
+        .deliveries
+        .for_checkout(
+            cart.currency,
+            body.shipping_address.fields(),
+            body.shipping_method.map(ShippingMethodId::new),
+        )
+        .await?;
     let pricing = state
         .promotions
-        .context(&state.catalog, cart, None, Freshness::Stored, None)
+        .context(
+            &state.catalog,
+            cart,
+            None,
+            Freshness::Stored,
+            Some(delivery),
+        )
         .await?;
     let command = CartCommand::WithPricing {
         command: Box::new(CartCommand::CheckOutCart {

@@ -31,6 +31,7 @@ pub mod payments;
 pub mod products;
 pub mod promotions;
 pub mod returns;
+pub mod shipping_and_tax;
 
 use std::sync::Arc;
 

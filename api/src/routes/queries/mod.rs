@@ -10,6 +10,7 @@ pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod search;
+pub mod shipping_and_tax;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
