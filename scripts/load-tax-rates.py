@@ -5,7 +5,7 @@ through the API: one POST /commands/tax-rates/{country}/set per country.
     scripts/load-tax-rates.py config/eu-tax-rates.json [API_URL] 
 
 The admin's bearer token is read from the ADMIN_TOKEN environment variable
-(`commerce token --sub ops --role admin`); it is never printed."""
+(`commerce token --sub ops --role admin`, with the server's JWT_SECRET); it is never printed."""
 
 import json
 import os

@@ -54,6 +54,7 @@ pub struct AddressSchema {
         queries::products::get, queries::products::list,
         queries::search::search, queries::search::suggest,
         queries::shipping_and_tax::list_shipping_methods, queries::shipping_and_tax::list_tax_rates,
+        queries::sales::report,
         audit::events, audit::live::follow, audit::stream, audit::verify,
         health::live, health::ready, metrics::metrics,
         webhooks::payments,

@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
             "/queries/shipping-methods",
             get(queries::shipping_and_tax::list_shipping_methods),
         )
+        .route("/queries/sales", get(queries::sales::report))
         .route(
             "/queries/tax-rates",
             get(queries::shipping_and_tax::list_tax_rates),

@@ -64,6 +64,7 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/queries/products/suggest"),
     ("get", "/queries/shipping-methods"),
     ("get", "/queries/tax-rates"),
+    ("get", "/queries/sales"),
     ("get", "/audit/events"),
     ("get", "/audit/events/stream"),
     ("get", "/audit/streams/{type}/{id}"),

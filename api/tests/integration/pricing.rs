@@ -338,3 +338,95 @@ async fn a_cancelled_order_gives_its_coupon_use_back(pool: PgPool) {
     assert_eq!(applied.status, 200, "{}", applied.body);
     assert_eq!(check_out(&app, &second, &cart).await.status, 200);
 }
+
+/// Today's rows of the sales report by `dimension`, once `done` holds of them.
+async fn sales_report(
+    app: &TestApp,
+    token: &str,
+    dimension: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    crate::checkout_process::eventually(
+        || async {
+            app.query(
+                &format!("/queries/sales?dimension={dimension}"),
+                Caller::Bearer(token),
+                None,
+            )
+            .await
+            .body
+        },
+        done,
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn the_sales_report_adds_up_revenue_discounts_tax_and_units_by_product_category_and_promotion(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool, true).await;
+    let rates = app
+        .command(
+            "/commands/tax-rates/GB/set",
+            Caller::Bearer(&admin(&app)),
+            json!({"rates": [{"category": "standard", "basis_points": 2000}]}),
+        )
+        .await;
+    assert_eq!(rates.status, 201, "{}", rates.body);
+    published_product(&app, "MUG-1", 1190, "mugs").await;
+    published_product(&app, "BOOK-1", 1070, "books").await;
+    let promotion_id = created_promotion(&app, percent(None, 1000)).await;
+    let first = customer(&app);
+    let (cart, _) = cart_with(&app, &first, "MUG-1", 2).await;
+    assert_eq!(check_out(&app, &first, &cart).await.status, 200);
+    let second = customer(&app);
+    let (cart, _) = cart_with(&app, &second, "MUG-1", 1).await;
+    add_item(&app, &cart, Caller::Bearer(&second.token), "BOOK-1", 1).await;
+    let placed = check_out(&app, &second, &cart).await;
+    assert_eq!(placed.status, 200, "{}", placed.body);
+    let order_id = placed.body["order_id"].as_str().unwrap();
+    crate::fixtures::order_view(&app, &second, order_id).await;
+
+    let analyst = app.token("analyst-1", api::auth::Role::Analyst);
+    // Order 1: 2 × 1190 − 10 % = 2142, tax 2142/6 = 357. Order 2: 1190 + 1070 − 10 %
+    // (119 and 107 off) = 1071 + 963, tax 178.5 → 179 and 160.5 → 161 (half up).
+    // Both orders are in (one batch writes every dimension of an event at once).
+    let total = sales_report(&app, &analyst, "total", |rows| rows[0]["orders"] == 2).await;
+    let day = &total[0];
+    assert_eq!(day["orders"], 2, "{total}");
+    assert_eq!(day["units"], 4);
+    assert_eq!(day["gross"], 4640);
+    assert_eq!(day["discounts"], 464);
+    assert_eq!(day["tax"], 697);
+    assert_eq!(day["revenue"], 4176);
+    let products = sales_report(&app, &analyst, "product", |rows| rows.is_array()).await;
+    assert_eq!(products[0]["key"], "MUG-1", "{products}");
+    assert_eq!(products[0]["units"], 3);
+    assert_eq!(products[0]["revenue"], 3213);
+    assert_eq!(products[0]["tax"], 536);
+    assert_eq!(products[1]["key"], "BOOK-1");
+    assert_eq!(products[1]["discounts"], 107);
+    let categories = sales_report(&app, &analyst, "category", |rows| rows.is_array()).await;
+    assert_eq!(categories[0]["key"], "mugs", "{categories}");
+    assert_eq!(categories[0]["revenue"], 3213);
+    let promotions = sales_report(&app, &analyst, "promotion", |rows| rows.is_array()).await;
+    assert_eq!(promotions[0]["key"], promotion_id.as_str(), "{promotions}");
+    assert_eq!(promotions[0]["label"], "Ten off");
+    assert_eq!(promotions[0]["orders"], 2);
+    assert_eq!(promotions[0]["discounts"], 464);
+
+    let refused = app
+        .query("/queries/sales", Caller::Bearer(&first.token), None)
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    for bad in [
+        "/queries/sales?dimension=brand",
+        "/queries/sales?from=2026-12-07&to=2026-12-01",
+        "/queries/sales?from=2020-01-01&to=2026-12-01",
+    ] {
+        let refused = app.query(bad, Caller::Bearer(&analyst), None).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        assert_eq!(refused.body["code"], "invalid_query");
+    }
+}

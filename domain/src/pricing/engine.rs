@@ -85,6 +85,10 @@ pub struct PricedLine {
     /// `gross − discount`: what the line costs (tax included when prices include it).
     pub net: Money,
     pub tax_category: TaxCategory,
+    /// The product's category when it was priced, for sales by category (empty
+    /// in pricings recorded before it was kept).
+    #[serde(default)]
+    pub category: String,
     /// `None` until a destination is known, or where no tax is collected.
     pub tax_rate_basis_points: Option<u32>,
     pub tax: Money,
@@ -304,6 +308,7 @@ pub fn price(request: &PricingRequest<'_>) -> Result<PricedCart, PricingError> {
             discount: money(gross - net),
             net: money(*net),
             tax_category: line.facts.tax_category.clone(),
+            category: line.facts.category.clone(),
             tax_rate_basis_points: None,
             tax: money(0),
         })

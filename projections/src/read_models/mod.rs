@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod payments;
 pub mod pricing_view;
 pub mod products;
+pub mod sales;
 pub mod shipping_methods;
 pub mod tax_rates;
 pub mod view_types;
@@ -38,6 +39,7 @@ pub fn postgres_projections() -> Vec<Arc<dyn PostgresProjection>> {
         Arc::new(payments::PaymentsProjection::new()),
         Arc::new(shipping_methods::ShippingMethodsProjection::new()),
         Arc::new(tax_rates::TaxRatesProjection::new()),
+        Arc::new(sales::SalesProjection::new()),
     ]
 }
 

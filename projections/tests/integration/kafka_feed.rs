@@ -260,7 +260,9 @@ fn check_feed(prefix: &str, stored: &HashMap<Uuid, Stored>, received: &[Received
         let event = stored
             .get(&event_id)
             .unwrap_or_else(|| panic!("a message for an unknown event {event_id}"));
-        let suffix = event.aggregate_type.to_lowercase();
+        let suffix = domain::AggregateKind::from_type_name(&event.aggregate_type)
+            .map(|kind| kind.name())
+            .unwrap_or_else(|| panic!("an event of no kind: {}", event.aggregate_type));
         assert_eq!(message.topic, format!("{prefix}.{suffix}"));
         assert_eq!(message.key, event.aggregate_id);
         assert_eq!(message.value, event.payload);

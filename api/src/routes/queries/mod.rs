@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod orders;
 pub mod payments;
 pub mod products;
+pub mod sales;
 pub mod search;
 pub mod shipping_and_tax;
 
