@@ -109,12 +109,14 @@ async fn post(
 }
 
 /// Creates `count` automatic promotions that apply to every bench cart (a
-/// percentage off the bench category, stacked), so add-item prices with them.
-pub async fn promotions(server: &Server, count: usize) -> anyhow::Result<()> {
+/// percentage off the bench category, stacked), so add-item prices with them;
+/// returns their ids.
+pub async fn promotions(server: &Server, count: usize) -> anyhow::Result<Vec<String>> {
     let client = reqwest::Client::new();
     let admin = token("bench-admin", Role::Admin)?;
+    let mut ids = Vec::with_capacity(count);
     for n in 0..count {
-        post(
+        let created = post(
             &client,
             format!("{}/commands/promotions", server.address),
             &admin,
@@ -122,6 +124,23 @@ pub async fn promotions(server: &Server, count: usize) -> anyhow::Result<()> {
                    "conditions": {"lines": {"categories": ["bench"]}},
                    "action": {"type": "percent_off_lines", "basis_points": 100 + n},
                    "stacking": {"priority": n}}),
+        )
+        .await?;
+        ids.push(created["id"].as_str().unwrap_or_default().to_owned());
+    }
+    Ok(ids)
+}
+
+/// Ends the promotions `ids`: what follows is priced without them.
+pub async fn end_promotions(server: &Server, ids: &[String]) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let admin = token("bench-admin", Role::Admin)?;
+    for id in ids {
+        post(
+            &client,
+            format!("{}/commands/promotions/{id}/end", server.address),
+            &admin,
+            json!({}),
         )
         .await?;
     }

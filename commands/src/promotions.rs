@@ -29,6 +29,9 @@ const AUTOMATIC_LIST_TTL: Duration = Duration::from_secs(1);
 pub struct Promotions {
     store: Arc<AggregateStore<Promotion>>,
     automatic: Mutex<Option<(Instant, Arc<Vec<PromotionId>>)>>,
+    /// Automatic promotions seen ended: ending is final, so they are not loaded
+    /// again for every cart change.
+    ended: Mutex<BTreeSet<PromotionId>>,
 }
 
 /// Whether to read each promotion as stored (a checkout) or as cached (a cart
@@ -44,6 +47,7 @@ impl Promotions {
         Promotions {
             store,
             automatic: Mutex::new(None),
+            ended: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -105,7 +109,15 @@ impl Promotions {
     ) -> Result<Vec<PromotionState>, StoreError> {
         let mut states = Vec::new();
         for id in self.automatic_ids().await?.iter() {
+            if self.ended.lock().is_ok_and(|ended| ended.contains(id)) {
+                continue;
+            }
             if let Some(state) = self.state(*id, freshness).await? {
+                if state.status == domain::pricing::PromotionStatus::Ended {
+                    if let Ok(mut ended) = self.ended.lock() {
+                        ended.insert(*id);
+                    }
+                }
                 states.push(state);
             }
         }
