@@ -87,6 +87,10 @@ struct Args {
     /// built beside this binary.
     #[arg(long)]
     replay_bin: Option<std::path::PathBuf>,
+    /// Only the HTTP add-item figures (to profile them, say): the log, export,
+    /// rebuild and search figures are skipped.
+    #[arg(long)]
+    http_only: bool,
     /// A Kafka broker for the feed's figure; skipped when unset.
     #[arg(long, env = "KAFKA_BROKERS")]
     kafka_brokers: Option<String>,
@@ -150,6 +154,9 @@ async fn main() -> anyhow::Result<()> {
         http_promoted,
         (http + http_after) / 2.0,
     );
+    if args.http_only {
+        return Ok(());
+    }
 
     fill_log(&pool, args.log_events).await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
