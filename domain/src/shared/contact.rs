@@ -85,6 +85,12 @@ pub struct PostalAddressFields {
     pub country: String,
 }
 
+/// Whether `code` is shaped like an ISO 3166-1 alpha-2 country code (`DE`): what
+/// addresses, shipping methods and tax rates all accept.
+pub fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
 impl PostalAddress {
     const MAX_FIELD: usize = 200;
 
@@ -103,8 +109,7 @@ impl PostalAddress {
                 check_text(field, value, false)?;
             }
         }
-        let country = fields.country.as_bytes();
-        if !(country.len() == 2 && country.iter().all(u8::is_ascii_uppercase)) {
+        if !is_country_code(&fields.country) {
             return Err(ContactError::InvalidAddress {
                 field: "country",
                 problem: "must be an ISO 3166-1 alpha-2 code such as \"DE\"",

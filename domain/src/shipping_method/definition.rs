@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::ShippingMethodError;
-use crate::shared::Money;
+use crate::shared::{is_country_code, Money};
 
 pub const MAX_SHIPPING_METHOD_NAME_CHARS: usize = 100;
 /// At most this many destination countries per method.
@@ -22,11 +22,6 @@ pub struct ShippingMethodDefinition {
     pub free_above: Option<Money>,
     /// ISO 3166-1 alpha-2 codes.
     pub countries: BTreeSet<String>,
-}
-
-/// Whether `code` is shaped like an ISO 3166-1 alpha-2 country code.
-pub(crate) fn is_country_code(code: &str) -> bool {
-    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 impl ShippingMethodDefinition {

@@ -26,7 +26,6 @@
 mod aggregate;
 mod commands;
 mod definition;
-pub(crate) use definition::is_country_code;
 mod errors;
 mod events;
 

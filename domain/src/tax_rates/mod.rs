@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::pricing::MAX_BASIS_POINTS;
 pub use crate::pricing::{TaxRate, TaxTable};
-use crate::shipping_method::is_country_code;
+use crate::shared::is_country_code;
 
 #[cfg(test)]
 mod tests;

@@ -138,7 +138,7 @@ pub async fn set_tax_rates(
     Path(country): Path<String>,
     Json(body): Json<TaxRatesBody>,
 ) -> Result<Response, ApiError> {
-    if !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
+    if !domain::shared::is_country_code(&country) {
         return Err(ApiError::bad_request(
             "invalid_path",
             format!("{country:?} is not an ISO 3166-1 alpha-2 country code (such as DE)"),

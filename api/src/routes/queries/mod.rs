@@ -67,3 +67,17 @@ pub fn private_json<T: Serialize>(value: &T) -> Response {
     )
         .into_response()
 }
+
+/// A query's `name` is absent or `len` upper-case ASCII letters (a country or
+/// currency code).
+pub fn check_code(name: &str, value: Option<&str>, len: usize) -> Result<(), ApiError> {
+    match value {
+        Some(code) if !(code.len() == len && code.bytes().all(|b| b.is_ascii_uppercase())) => {
+            Err(ApiError::bad_request(
+                "invalid_query",
+                format!("{name} must be {len} upper-case ASCII letters, not {code:?}"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}

@@ -65,13 +65,7 @@ impl SalesQuery {
         if self.key.as_ref().is_some_and(|k| k.chars().count() > 200) {
             return Err(invalid("key is at most 200 characters".to_owned()));
         }
-        if let Some(code) = &self.currency {
-            if !(code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())) {
-                return Err(invalid(format!(
-                    "currency must be 3 upper-case ASCII letters, not {code:?}"
-                )));
-            }
-        }
+        super::check_code("currency", self.currency.as_deref(), 3)?;
         Ok(SalesFilter {
             dimension,
             from,

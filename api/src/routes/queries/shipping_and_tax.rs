@@ -8,7 +8,7 @@ use projections::read_models::shipping_methods::{self, ShippingMethodView};
 use projections::read_models::tax_rates::{self, TaxRatesView};
 use serde::Deserialize;
 
-use super::{consistent, private_json};
+use super::{check_code, consistent, private_json};
 use crate::auth::{Principal, Role};
 use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
@@ -28,18 +28,6 @@ pub struct ShippingMethodFilter {
     /// Retired methods too (admins only).
     #[serde(default)]
     pub include_retired: bool,
-}
-
-fn check_code(name: &str, value: Option<&str>, len: usize) -> Result<(), ApiError> {
-    match value {
-        Some(code) if !(code.len() == len && code.bytes().all(|b| b.is_ascii_uppercase())) => {
-            Err(ApiError::bad_request(
-                "invalid_query",
-                format!("{name} must be {len} upper-case ASCII letters, not {code:?}"),
-            ))
-        }
-        _ => Ok(()),
-    }
 }
 
 #[utoipa::path(get, path = "/queries/shipping-methods", tag = "queries",
