@@ -102,6 +102,24 @@ pub static UPCASTERS: &[Upcaster] = &[
         to_version: "3",
         upcast: order_placed_v2_to_v3,
     },
+    Upcaster {
+        event_type: "ItemAdded",
+        from_version: "1",
+        to_version: "2",
+        upcast: item_added_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "ItemQuantityChanged",
+        from_version: "1",
+        to_version: "2",
+        upcast: item_quantity_changed_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "ItemRemoved",
+        from_version: "1",
+        to_version: "2",
+        upcast: item_removed_v1_to_v2,
+    },
 ];
 
 /// Applies `edit` to the fields inside `{"<tag>": {...}}`; other shapes pass.
@@ -141,6 +159,26 @@ fn cart_checked_out_v1_to_v2(payload: Value) -> Value {
     edit_fields(payload, "CartCheckedOut", |fields| {
         fields.entry("pricing").or_insert(Value::Null);
     })
+}
+
+/// Before version 2 a line change carried no discounts: any it moved followed
+/// it as `CartDiscountsChanged`.
+fn line_change_v1_to_v2(payload: Value, tag: &str) -> Value {
+    edit_fields(payload, tag, |fields| {
+        fields.entry("discounts").or_insert(Value::Null);
+    })
+}
+
+fn item_added_v1_to_v2(payload: Value) -> Value {
+    line_change_v1_to_v2(payload, "ItemAdded")
+}
+
+fn item_quantity_changed_v1_to_v2(payload: Value) -> Value {
+    line_change_v1_to_v2(payload, "ItemQuantityChanged")
+}
+
+fn item_removed_v1_to_v2(payload: Value) -> Value {
+    line_change_v1_to_v2(payload, "ItemRemoved")
 }
 
 /// No order carried a priced cart before version 3.
@@ -497,6 +535,32 @@ mod tests {
             panic!("another event");
         };
         assert_eq!(pricing, None);
+    }
+
+    #[test]
+    fn cart_line_changes_v1_read_as_changes_that_moved_no_discount() {
+        use crate::cart::CartEvent;
+        let line = json!({"sku": "MUG-1", "name": "Mug", "unit_price": eur(100),
+            "quantity": 2, "line_total": eur(200), "price_changed": false});
+        let added = json!({"ItemAdded": {"line": line, "quantity_added": 1,
+            "subtotal": eur(200), "item_count": 2}});
+        let changed = json!({"ItemQuantityChanged": {"line": line, "previous_quantity": 1,
+            "subtotal": eur(200), "item_count": 2}});
+        let removed = json!({"ItemRemoved": {"line": line, "subtotal": eur(0),
+            "item_count": 0}});
+        for (event_type, v1) in [
+            ("ItemAdded", added),
+            ("ItemQuantityChanged", changed),
+            ("ItemRemoved", removed),
+        ] {
+            let discounts = match reads_as_today::<CartEvent>(event_type, v1) {
+                CartEvent::ItemAdded { discounts, .. }
+                | CartEvent::ItemQuantityChanged { discounts, .. }
+                | CartEvent::ItemRemoved { discounts, .. } => discounts,
+                other => panic!("another event: {other:?}"),
+            };
+            assert_eq!(discounts, None, "{event_type}");
+        }
     }
 
     #[test]

@@ -169,26 +169,31 @@ impl CartState {
                 line,
                 subtotal,
                 item_count,
+                discounts,
                 ..
             }
             | CartEvent::ItemQuantityChanged {
                 line,
                 subtotal,
                 item_count,
+                discounts,
                 ..
             } => {
                 self.upsert(line);
                 self.subtotal = subtotal;
                 self.item_count = item_count;
+                self.discounts = discounts.or(self.discounts.take());
             }
             CartEvent::ItemRemoved {
                 line,
                 subtotal,
                 item_count,
+                discounts,
             } => {
                 self.lines.retain(|l| l.sku != line.sku);
                 self.subtotal = subtotal;
                 self.item_count = item_count;
+                self.discounts = discounts.or(self.discounts.take());
             }
             CartEvent::CartAttachedToCustomer { customer_id } => {
                 self.customer_id = Some(customer_id);

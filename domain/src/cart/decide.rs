@@ -141,6 +141,7 @@ impl CartState {
             quantity_added: quantity,
             subtotal,
             item_count,
+            discounts: None,
         }])
     }
 
@@ -164,6 +165,7 @@ impl CartState {
             previous_quantity: existing.quantity,
             subtotal,
             item_count,
+            discounts: None,
         }])
     }
 
@@ -186,6 +188,7 @@ impl CartState {
             line: line.clone(),
             subtotal,
             item_count,
+            discounts: None,
         }])
     }
 

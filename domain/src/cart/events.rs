@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{CartLine, MergePolicy, QuantityCap};
+use super::{CartDiscounts, CartLine, MergePolicy, QuantityCap};
 use crate::pricing::{AppliedDiscount, CouponCode, NotApplied, PricedCart, PromotionId};
 use crate::shared::{
     CartId, Currency, CustomerId, Email, LineItem, Money, OrderId, PaymentMethodToken,
@@ -58,6 +58,10 @@ pub enum CartEvent {
         quantity_added: Quantity,
         subtotal: Money,
         item_count: u32,
+        /// The cart's discounts after this change, when they moved (v2; `None`:
+        /// as before). Folded into the line event so that a cart change under
+        /// promotions stays one event.
+        discounts: Option<CartDiscounts>,
     },
     ItemQuantityChanged {
         /// The line after the change.
@@ -65,12 +69,20 @@ pub enum CartEvent {
         previous_quantity: Quantity,
         subtotal: Money,
         item_count: u32,
+        /// The cart's discounts after this change, when they moved (v2; `None`:
+        /// as before). Folded into the line event so that a cart change under
+        /// promotions stays one event.
+        discounts: Option<CartDiscounts>,
     },
     ItemRemoved {
         /// The line as it was before it was removed.
         line: CartLine,
         subtotal: Money,
         item_count: u32,
+        /// The cart's discounts after this change, when they moved (v2; `None`:
+        /// as before). Folded into the line event so that a cart change under
+        /// promotions stays one event.
+        discounts: Option<CartDiscounts>,
     },
     CartAttachedToCustomer {
         customer_id: CustomerId,
@@ -164,7 +176,10 @@ impl DomainEvent for CartEvent {
 
     fn event_version(&self) -> String {
         match self {
-            CartEvent::CartCheckedOut { .. } => "2",
+            CartEvent::CartCheckedOut { .. }
+            | CartEvent::ItemAdded { .. }
+            | CartEvent::ItemQuantityChanged { .. }
+            | CartEvent::ItemRemoved { .. } => "2",
             _ => "1",
         }
         .to_owned()
@@ -187,17 +202,20 @@ mod tests {
                 quantity_added: qty(1),
                 subtotal: totals.0,
                 item_count: totals.1,
+                discounts: None,
             },
             CartEvent::ItemQuantityChanged {
                 line: line("A", 100, 1),
                 previous_quantity: qty(2),
                 subtotal: totals.0,
                 item_count: totals.1,
+                discounts: None,
             },
             CartEvent::ItemRemoved {
                 line: line("B", 100, 1),
                 subtotal: totals.0,
                 item_count: totals.1,
+                discounts: None,
             },
             CartEvent::CartAttachedToCustomer {
                 customer_id: customer(),
@@ -275,10 +293,9 @@ mod tests {
     #[test]
     fn every_event_round_trips_through_json_under_its_type_name() {
         for event in one_of_each() {
-            let expected = if event.event_type() == "CartCheckedOut" {
-                "2"
-            } else {
-                "1"
+            let expected = match event.event_type().as_str() {
+                "CartCheckedOut" | "ItemAdded" | "ItemQuantityChanged" | "ItemRemoved" => "2",
+                _ => "1",
             };
             assert_eq!(event.event_version(), expected);
             let json = serde_json::to_value(&event).unwrap();

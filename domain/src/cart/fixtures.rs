@@ -116,6 +116,7 @@ pub fn added(lines: &[CartLine]) -> Vec<CartEvent> {
                 quantity_added: line.quantity,
                 subtotal: eur_cents(subtotal),
                 item_count,
+                discounts: None,
             }
         })
         .collect()

@@ -1,6 +1,7 @@
 //! The cart's use of the pricing engine: its discounts are recomputed after every
 //! change of its lines or coupons, from the promotions the command side looked up,
-//! and recorded (`CartDiscountsChanged`) only when they moved; coupons are applied
+//! and recorded only when they moved (in the line event of a line change, else
+//! as `CartDiscountsChanged`); coupons are applied
 //! with a refusal that names why one cannot be; the checkout freezes the priced cart.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,8 +95,9 @@ impl CartState {
             .unwrap_or_default()
     }
 
-    /// `events`, followed by `CartDiscountsChanged` when the cart they leave is
-    /// discounted otherwise than recorded.
+    /// `events`, with the discounts of the cart they leave when it is discounted
+    /// otherwise than recorded: inside a lone line event, else in a following
+    /// `CartDiscountsChanged`.
     pub(super) fn repriced(
         &self,
         mut events: Vec<CartEvent>,
@@ -119,15 +121,31 @@ impl CartState {
             Some(recorded) => *recorded == discounts,
             None => discounts.discounts.is_empty() && discounts.not_applied.is_empty(),
         };
-        if !unchanged {
-            events.push(CartEvent::CartDiscountsChanged {
-                discounts: discounts.discounts,
-                not_applied: discounts.not_applied,
-                subtotal: priced.subtotal,
-                discount_total: discounts.discount_total,
-                total: discounts.total,
-            });
+        if unchanged {
+            return Ok(events);
         }
+        // One line change carries the discounts it moved: the hot path of a cart
+        // under promotions stays one event per command.
+        if let [CartEvent::ItemAdded {
+            discounts: carried, ..
+        }
+        | CartEvent::ItemQuantityChanged {
+            discounts: carried, ..
+        }
+        | CartEvent::ItemRemoved {
+            discounts: carried, ..
+        }] = &mut events[..]
+        {
+            *carried = Some(discounts);
+            return Ok(events);
+        }
+        events.push(CartEvent::CartDiscountsChanged {
+            discounts: discounts.discounts,
+            not_applied: discounts.not_applied,
+            subtotal: priced.subtotal,
+            discount_total: discounts.discount_total,
+            total: discounts.total,
+        });
         Ok(events)
     }
 

@@ -70,6 +70,7 @@ fn adds_an_item_with_its_catalog_snapshot_and_totals() {
             quantity_added: qty(2),
             subtotal: eur_cents(3998),
             item_count: 2,
+            discounts: None,
         }]);
 }
 
@@ -82,6 +83,7 @@ fn accepts_a_free_item() {
             quantity_added: qty(1),
             subtotal: eur_cents(500),
             item_count: 2,
+            discounts: None,
         }]);
 }
 
@@ -101,6 +103,7 @@ fn adding_an_existing_sku_increases_its_quantity_and_takes_the_new_snapshot() {
             quantity_added: qty(3),
             subtotal: eur_cents(6300),
             item_count: 6,
+            discounts: None,
         }]);
 }
 
@@ -114,6 +117,7 @@ fn adding_to_a_line_clears_its_price_changed_flag() {
             quantity_added: qty(1),
             subtotal: eur_cents(2200),
             item_count: 2,
+            discounts: None,
         }]);
 }
 
@@ -174,6 +178,7 @@ fn accepts_exactly_999_units_of_a_line() {
             quantity_added: qty(9),
             subtotal: eur_cents(99_900),
             item_count: 999,
+            discounts: None,
         }]);
 }
 
@@ -265,6 +270,7 @@ fn changes_the_quantity_of_a_line() {
             previous_quantity: qty(2),
             subtotal: eur_cents(5300),
             item_count: 6,
+            discounts: None,
         }]);
 }
 
@@ -291,6 +297,7 @@ fn changing_a_flagged_line_confirms_its_new_price() {
             previous_quantity: qty(1),
             subtotal: eur_cents(1100),
             item_count: 1,
+            discounts: None,
         }]);
 }
 
@@ -326,6 +333,7 @@ fn removes_a_line_and_reports_what_it_was() {
             line: line("A", 1000, 2),
             subtotal: eur_cents(300),
             item_count: 1,
+            discounts: None,
         }]);
 }
 
@@ -1044,7 +1052,8 @@ fn events_are_externally_tagged_with_flat_lines() {
             },
             "quantity_added": 2,
             "subtotal": {"amount": 3998, "currency": "EUR"},
-            "item_count": 2
+            "item_count": 2,
+            "discounts": null
         }})
     );
 }

@@ -10,7 +10,7 @@ use sqlx::PgExecutor;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use domain::cart::{CartEvent, CartLine};
+use domain::cart::{CartDiscounts, CartEvent, CartLine};
 
 use super::document::{
     self, created_twice, existing, DocumentProjection, EventContext, KeyKind, View,
@@ -123,6 +123,25 @@ impl CartView {
         self
     }
 
+    /// The cart with `discounts` as its discounts, when there are any to record.
+    fn with_discounts(mut self, discounts: Option<CartDiscounts>) -> Self {
+        if let Some(discounts) = discounts {
+            self.discounts = discounts
+                .discounts
+                .into_iter()
+                .map(DiscountView::from)
+                .collect();
+            self.not_applied = discounts
+                .not_applied
+                .into_iter()
+                .map(NotAppliedView::from)
+                .collect();
+            self.discount_total = Some(discounts.discount_total.into());
+            self.total_after_discounts = Some(discounts.total.into());
+        }
+        self
+    }
+
     fn with_line(mut self, line: CartLine, subtotal: MoneyView, item_count: u32) -> Self {
         let line = CartLineView::from(line);
         match self.lines.iter_mut().find(|l| l.sku == line.sku) {
@@ -183,24 +202,29 @@ impl View for CartView {
                 line,
                 subtotal,
                 item_count,
+                discounts,
                 ..
             }
             | CartEvent::ItemQuantityChanged {
                 line,
                 subtotal,
                 item_count,
+                discounts,
                 ..
-            } => existing(view, "a line change")?.with_line(line, subtotal.into(), item_count),
+            } => existing(view, "a line change")?
+                .with_line(line, subtotal.into(), item_count)
+                .with_discounts(discounts),
             CartEvent::ItemRemoved {
                 line,
                 subtotal,
                 item_count,
+                discounts,
             } => {
                 let mut view = existing(view, "ItemRemoved")?;
                 view.lines.retain(|l| l.sku != line.sku.as_str());
                 view.subtotal = subtotal.into();
                 view.item_count = item_count;
-                view
+                view.with_discounts(discounts)
             }
             CartEvent::CartAttachedToCustomer { customer_id } => CartView {
                 customer_id: Some(customer_id.as_uuid()),
@@ -269,13 +293,12 @@ impl View for CartView {
                 discount_total,
                 total,
                 ..
-            } => CartView {
-                discounts: discounts.into_iter().map(DiscountView::from).collect(),
-                not_applied: not_applied.into_iter().map(NotAppliedView::from).collect(),
-                discount_total: Some(discount_total.into()),
-                total_after_discounts: Some(total.into()),
-                ..existing(view, "CartDiscountsChanged")?
-            },
+            } => existing(view, "CartDiscountsChanged")?.with_discounts(Some(CartDiscounts {
+                discounts,
+                not_applied,
+                discount_total,
+                total,
+            })),
         };
         view.version = at.sequence;
         view.updated_at = at.recorded_at;

@@ -107,6 +107,7 @@ impl Carts {
                     quantity_added: Quantity::new(1).unwrap(),
                     subtotal: Money::new(cart.subtotal, self.eur),
                     item_count: cart.lines,
+                    discounts: None,
                 },
             ));
             cart.next_sequence += 1;

@@ -41,6 +41,7 @@ pub fn added(code: &str, cents: i64, n: u32, subtotal: i64, item_count: u32) -> 
         quantity_added: qty(n),
         subtotal: eur(subtotal),
         item_count,
+        discounts: None,
     }
 }
 
@@ -135,6 +136,7 @@ async fn every_cart_event_changes_the_view_as_it_should(
         previous_quantity: qty(2),
         subtotal: eur(750),
         item_count: 6,
+        discounts: None,
     };
     append(&pool, "Cart", &stream, next(), &changed).await;
     let view = cart(&pool, c).await;
@@ -145,6 +147,7 @@ async fn every_cart_event_changes_the_view_as_it_should(
         line: line("B", 250, 1, false),
         subtotal: eur(500),
         item_count: 5,
+        discounts: None,
     };
     append(&pool, "Cart", &stream, next(), &removed).await;
     let view = cart(&pool, c).await;
