@@ -76,7 +76,7 @@ impl Catalog {
             return Ok(None);
         };
         let (loaded, _) = self.products.load(&product_id.to_string()).await?;
-        let product = loaded.aggregate;
+        let product = &loaded.aggregate;
         if !product.is_purchasable() {
             return Ok(None);
         }

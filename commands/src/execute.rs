@@ -1,5 +1,6 @@
 //! Running one command: load, decide, append, and on a lost race decide again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
@@ -75,7 +76,8 @@ where
     let (mut loaded, mut cached) = if options.new_aggregate {
         (Loaded::empty(), false)
     } else {
-        store.load(aggregate_id).await?
+        let (loaded, cached) = store.load(aggregate_id).await?;
+        (Arc::unwrap_or_clone(loaded), cached)
     };
     loop {
         let outcome = decide(&loaded, command.clone(), options.expected_version).await;

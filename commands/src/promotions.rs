@@ -76,11 +76,16 @@ impl Promotions {
         freshness: Freshness,
     ) -> Result<Option<PromotionState>, StoreError> {
         let id = id.to_string();
-        let loaded = match freshness {
-            Freshness::Cached => self.store.load(&id).await?.0,
-            Freshness::Stored => self.store.load_stored(&id).await?,
-        };
-        Ok(loaded.aggregate.state().cloned())
+        Ok(match freshness {
+            Freshness::Cached => self.store.load(&id).await?.0.aggregate.state().cloned(),
+            Freshness::Stored => self
+                .store
+                .load_stored(&id)
+                .await?
+                .aggregate
+                .state()
+                .cloned(),
+        })
     }
 
     /// The promotion whose coupon code is `code`, if any.

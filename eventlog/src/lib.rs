@@ -38,6 +38,6 @@ mod wakeups;
 pub use checkpoint::{Checkpoint, TransactionId};
 pub use error::{is_transient_database_error, Error};
 pub use payload::decode;
-pub use reader::{read_batch, read_batch_until, RecordedEvent};
+pub use reader::{read_batch, read_batch_of, read_batch_until, PayloadsOf, RecordedEvent};
 pub use tail::LogTail;
 pub use wakeups::{LogWakeups, WakeupReceiver, EVENTS_CHANNEL};

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::integrity::HashedEvent;
 use super::query::{read_page, EventFilter};
-use super::{read_batch, Checkpoint, RecordedEvent, WakeupReceiver};
+use super::{read_batch_of, Checkpoint, PayloadsOf, RecordedEvent, WakeupReceiver};
 use crate::Error;
 
 /// The first wait after a wakeup or a batch. A wakeup that finds nothing to read
@@ -24,6 +24,8 @@ pub struct LogTail {
     checkpoint: Checkpoint,
     poll_interval: Duration,
     next_wait: Duration,
+    /// `None`: every payload.
+    payloads: Option<PayloadsOf>,
 }
 
 impl LogTail {
@@ -39,7 +41,14 @@ impl LogTail {
             checkpoint: from,
             poll_interval,
             next_wait: HELD_BACK_RETRY,
+            payloads: None,
         }
+    }
+
+    /// This reader with only the payloads of `payloads` (all of them for `None`).
+    pub fn reading_payloads_of(mut self, payloads: Option<PayloadsOf>) -> Self {
+        self.payloads = payloads;
+        self
     }
 
     pub fn checkpoint(&self) -> Checkpoint {
@@ -56,7 +65,8 @@ impl LogTail {
     /// counts as handled.
     pub async fn read(&mut self, limit: i64) -> Result<Vec<RecordedEvent>, Error> {
         self.wakeups.clear();
-        let batch = read_batch(&self.pool, self.checkpoint, limit).await?;
+        let batch =
+            read_batch_of(&self.pool, self.checkpoint, limit, self.payloads.as_ref()).await?;
         if !batch.is_empty() {
             self.next_wait = HELD_BACK_RETRY;
         }

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use eventlog::RecordedEvent;
+use eventlog::{PayloadsOf, RecordedEvent};
 use futures::future::try_join_all;
 use projections::runtime::SideEffectSink;
 use sqlx::PgPool;
@@ -76,6 +76,18 @@ pub struct CheckoutProcess {
 impl SideEffectSink for CheckoutProcess {
     fn name(&self) -> &str {
         PROJECTOR
+    }
+
+    /// The events [`steps::order_of`] takes: orders' and payments', and of the
+    /// carts' only checkouts.
+    fn payloads(&self) -> Option<PayloadsOf> {
+        Some(PayloadsOf {
+            aggregate_types: vec![
+                domain::AggregateKind::Order.type_name(),
+                domain::AggregateKind::Payment.type_name(),
+            ],
+            event_types: vec!["CartCheckedOut"],
+        })
     }
 
     /// Orders move independently: their events are handled concurrently, each

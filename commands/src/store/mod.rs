@@ -151,12 +151,13 @@ where
     }
 
     /// The aggregate from memory when it is there, else from the database.
-    /// Returns whether it came from memory: such a copy may be stale.
-    pub async fn load(&self, aggregate_id: &str) -> Result<(Loaded<A>, bool), StoreError> {
+    /// Returns whether it came from memory: such a copy may be stale. Shared, for
+    /// reading; a command takes its own copy to apply events to.
+    pub async fn load(&self, aggregate_id: &str) -> Result<(Arc<Loaded<A>>, bool), StoreError> {
         if let Some(loaded) = self.cache.get(aggregate_id) {
             return Ok((loaded, true));
         }
-        Ok((self.load_stored(aggregate_id).await?, false))
+        Ok((Arc::new(self.load_stored(aggregate_id).await?), false))
     }
 
     /// The aggregate as stored: the latest snapshot, if any, and the events after it.
@@ -283,7 +284,7 @@ where
                 snapshots::write(&self.pool, aggregate_id, &loaded).await;
             }
         }
-        self.cache.put(aggregate_id, loaded.clone());
+        self.cache.put(aggregate_id, Arc::new(loaded.clone()));
         Ok(loaded)
     }
 

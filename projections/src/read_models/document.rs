@@ -46,7 +46,7 @@ use uuid::Uuid;
 
 use crate::runtime::PostgresProjection;
 use crate::Error;
-use eventlog::{decode, RecordedEvent};
+use eventlog::{decode, PayloadsOf, RecordedEvent};
 
 /// Where an event sits: what a fold may stamp on a view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,6 +410,10 @@ impl<V: View> DocumentProjection<V> {
 impl<V: View> PostgresProjection for DocumentProjection<V> {
     fn name(&self) -> &str {
         V::PROJECTOR
+    }
+
+    fn payloads(&self) -> Option<PayloadsOf> {
+        Some(PayloadsOf::aggregates(&[V::AGGREGATE_TYPE]))
     }
 
     async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {

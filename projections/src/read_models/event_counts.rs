@@ -10,7 +10,7 @@ use sqlx::{FromRow, PgConnection, PgExecutor};
 
 use crate::runtime::PostgresProjection;
 use crate::Error;
-use eventlog::RecordedEvent;
+use eventlog::{PayloadsOf, RecordedEvent};
 
 pub const PROJECTOR: &str = "event_counts";
 
@@ -43,6 +43,11 @@ impl PostgresProjection for EventCountsProjection {
         PROJECTOR
     }
 
+    /// Counts read no payload.
+    fn payloads(&self) -> Option<PayloadsOf> {
+        Some(PayloadsOf::default())
+    }
+
     async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {
         count_into(TABLE, tx, events).await
     }
@@ -64,6 +69,11 @@ impl PostgresProjection for EventCountsProjection {
 impl PostgresProjection for EventCountsOnTable {
     fn name(&self) -> &str {
         PROJECTOR
+    }
+
+    /// Counts read no payload.
+    fn payloads(&self) -> Option<PayloadsOf> {
+        Some(PayloadsOf::default())
     }
 
     async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {

@@ -17,7 +17,7 @@ use sqlx::{FromRow, PgConnection, PgExecutor};
 use utoipa::ToSchema;
 
 use domain::order::OrderEvent;
-use eventlog::{decode, RecordedEvent};
+use eventlog::{decode, PayloadsOf, RecordedEvent};
 
 use crate::runtime::PostgresProjection;
 use crate::Error;
@@ -104,6 +104,10 @@ impl PostgresProjection for SalesProjection {
         PROJECTOR
     }
 
+    fn payloads(&self) -> Option<PayloadsOf> {
+        Some(PayloadsOf::events(FIGURED))
+    }
+
     async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {
         let rows = figures_of(events)?;
         if rows.is_empty() {
@@ -130,17 +134,15 @@ impl PostgresProjection for SalesProjection {
     }
 }
 
+/// The order events that move the figures.
+const FIGURED: &[&str] = &["OrderPlaced", "OrderCancelled", "OrderRefundRecorded"];
+
 /// The figures `events` add, by row. Pure.
 fn figures_of(events: &[RecordedEvent]) -> Result<BTreeMap<Key, Figures>, Error> {
     let order_type = domain::AggregateKind::Order.type_name();
     let mut rows: BTreeMap<Key, Figures> = BTreeMap::new();
     for event in events {
-        if event.aggregate_type != order_type
-            || !matches!(
-                event.event_type.as_str(),
-                "OrderPlaced" | "OrderCancelled" | "OrderRefundRecorded"
-            )
-        {
+        if event.aggregate_type != order_type || !FIGURED.contains(&event.event_type.as_str()) {
             continue;
         }
         match decode::<OrderEvent>(event)? {

@@ -22,11 +22,11 @@ use super::keys::KeySpace;
 use super::scripts;
 use super::{HotView, RedisTarget};
 use crate::read_models::carts::CartView;
-use crate::read_models::document::{fill_gaps, fold_streams, streams_of, Folded};
+use crate::read_models::document::{fill_gaps, fold_streams, streams_of, Folded, View};
 use crate::read_models::inventory::InventoryView;
 use crate::runtime::{request_rebuild, SideEffectSink};
 use crate::Error;
-use eventlog::{Checkpoint, RecordedEvent, TransactionId};
+use eventlog::{Checkpoint, PayloadsOf, RecordedEvent, TransactionId};
 
 /// The projector's name (its checkpoint row).
 pub const PROJECTOR: &str = "redis_views";
@@ -258,6 +258,13 @@ impl RedisViewsSink {
 impl SideEffectSink for RedisViewsSink {
     fn name(&self) -> &str {
         PROJECTOR
+    }
+
+    fn payloads(&self) -> Option<PayloadsOf> {
+        Some(PayloadsOf::aggregates(&[
+            <CartView as View>::AGGREGATE_TYPE,
+            <InventoryView as View>::AGGREGATE_TYPE,
+        ]))
     }
 
     async fn deliver(&self, events: &[RecordedEvent]) -> Result<(), Error> {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use crate::Error;
-use eventlog::{Checkpoint, RecordedEvent};
+use eventlog::{Checkpoint, PayloadsOf, RecordedEvent};
 
 /// A read model in PostgreSQL. The runtime calls [`apply`](Self::apply) inside the
 /// transaction that also moves the projector's checkpoint, so each event takes
@@ -21,6 +21,12 @@ pub trait PostgresProjection: Send + Sync {
     /// Applies `events`, in log order. Prefer one statement for the whole batch to a
     /// statement per event: the transaction holds back every reader while it runs.
     async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error>;
+
+    /// The events whose payloads this projection reads; the others reach it
+    /// with an empty payload. `None`: every payload.
+    fn payloads(&self) -> Option<PayloadsOf> {
+        None
+    }
 
     /// Empties the read model, in the transaction that moves the checkpoint back
     /// to the start of the log.
@@ -52,6 +58,12 @@ pub trait SideEffectSink: Send + Sync {
 
     async fn deliver(&self, events: &[RecordedEvent]) -> Result<(), Error>;
 
+    /// The events whose payloads this sink reads; the others reach it with an
+    /// empty payload. `None`: every payload.
+    fn payloads(&self) -> Option<PayloadsOf> {
+        None
+    }
+
     /// Forgets everything delivered, before the log is delivered again from zero.
     async fn reset(&self) -> Result<(), Error>;
 
@@ -77,6 +89,13 @@ impl Projector {
         match self {
             Projector::Postgres(projection) => projection.name(),
             Projector::SideEffect(sink) => sink.name(),
+        }
+    }
+
+    pub fn payloads(&self) -> Option<PayloadsOf> {
+        match self {
+            Projector::Postgres(projection) => projection.payloads(),
+            Projector::SideEffect(sink) => sink.payloads(),
         }
     }
 }

@@ -111,7 +111,8 @@ impl Runner {
             self.wakeups.clone(),
             checkpoint,
             self.options.poll_interval,
-        );
+        )
+        .reading_payloads_of(self.projector.payloads());
         let mut batch_size = self.options.max_batch;
         let mut last_lock_check = Instant::now();
         loop {

@@ -341,7 +341,9 @@ impl Rebuild<'_> {
         target: Checkpoint,
         limit: i64,
     ) -> Result<Option<usize>, Error> {
-        let events = read_batch_until(&mut *tx, self.reached, target, limit).await?;
+        let payloads = self.shadow.payloads();
+        let events =
+            read_batch_until(&mut *tx, self.reached, target, limit, payloads.as_ref()).await?;
         let Some(last) = events.last() else {
             // Every event up to a checkpoint a reader reached is committed: an
             // empty answer means the target is reached.

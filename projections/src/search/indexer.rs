@@ -27,7 +27,7 @@ use crate::read_models::inventory::InventoryView;
 use crate::read_models::products::{ProductStatus, ProductView};
 use crate::runtime::SideEffectSink;
 use crate::Error;
-use eventlog::{Checkpoint, RecordedEvent};
+use eventlog::{Checkpoint, PayloadsOf, RecordedEvent};
 
 /// The projector's name: its checkpoint row (a mirror of the index's payload).
 pub const PROJECTOR: &str = "search";
@@ -422,6 +422,13 @@ fn products_with_sku(
 impl SideEffectSink for SearchIndexer {
     fn name(&self) -> &str {
         PROJECTOR
+    }
+
+    fn payloads(&self) -> Option<PayloadsOf> {
+        Some(PayloadsOf::aggregates(&[
+            ProductView::AGGREGATE_TYPE,
+            InventoryView::AGGREGATE_TYPE,
+        ]))
     }
 
     /// Applies the events after the index's position and commits them with the new

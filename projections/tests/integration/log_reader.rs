@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eventlog::{read_batch, Checkpoint, LogTail, LogWakeups, RecordedEvent};
+use eventlog::{
+    read_batch, read_batch_of, read_batch_until, Checkpoint, LogTail, LogWakeups, PayloadsOf,
+    RecordedEvent,
+};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -173,6 +176,65 @@ async fn reads_in_bounded_batches_in_transaction_order(pool: PgPool) {
         all.iter().all(|e| e.payload.contains("\"n\"")),
         "payload text is kept"
     );
+}
+
+/// Reads the whole log (15 s at most for other tests' transactions to end).
+async fn whole_log(pool: &PgPool, count: usize, payloads: &PayloadsOf) -> Vec<RecordedEvent> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut all = Vec::new();
+    while all.len() < count && std::time::Instant::now() < deadline {
+        let after = all
+            .last()
+            .map_or(Checkpoint::START, RecordedEvent::checkpoint);
+        let batch = read_batch_of(pool, after, 100, Some(payloads))
+            .await
+            .unwrap();
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        all.extend(batch);
+    }
+    all
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_reader_of_some_payloads_gets_every_event_and_only_those_payloads(pool: PgPool) {
+    crate::support::append_stream(&pool, "product", "p1", 3).await;
+    crate::support::append_stream(&pool, "cart", "c1", 3).await;
+    append(&pool, "order", "o1", 1, "OrderPlaced").await;
+    append(&pool, "order", "o1", 2, "OrderShipped").await;
+    let payloads = PayloadsOf {
+        aggregate_types: vec!["product"],
+        event_types: vec!["OrderPlaced"],
+    };
+    let all = whole_log(&pool, 8, &payloads).await;
+    assert_eq!(
+        all.len(),
+        8,
+        "every event comes, with or without its payload"
+    );
+    for event in &all {
+        let wanted = event.aggregate_type == "product" || event.event_type == "OrderPlaced";
+        assert_eq!(payloads.wants(event), wanted);
+        if wanted {
+            assert!(event.payload.contains("\"n\""), "{event:?}");
+        } else {
+            assert_eq!(event.payload, "", "{event:?}");
+        }
+        assert!(event.metadata.contains("tester"), "metadata always comes");
+    }
+    // A rebuild's bounded reader passes the same choice.
+    let until = all[5].checkpoint();
+    let nothing = PayloadsOf::default();
+    let first = read_batch_until(&pool, Checkpoint::START, until, 100, Some(&nothing))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 6);
+    assert!(first.iter().all(|e| e.payload.is_empty()));
+    let every = read_batch_until(&pool, Checkpoint::START, until, 100, None)
+        .await
+        .unwrap();
+    assert!(every.iter().all(|e| !e.payload.is_empty()));
 }
 
 #[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]

@@ -3,6 +3,8 @@
 //! reaches any. Anyone else is told the cart does not exist (404), so cart ids
 //! cannot be probed. Names and prices of lines come from the catalog.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
@@ -138,7 +140,7 @@ async fn reachable_cart(
     context: &CommandContext,
     headers: &HeaderMap,
     cart_id: CartId,
-) -> Result<Loaded<Cart>, ApiError> {
+) -> Result<Arc<Loaded<Cart>>, ApiError> {
     let id = cart_id.to_string();
     let (loaded, _) = state.stores.of::<domain::cart::Cart>().load(&id).await?;
     let missing = || ApiError::Missing(format!("no cart {cart_id}"));
