@@ -76,16 +76,11 @@ impl Promotions {
         freshness: Freshness,
     ) -> Result<Option<PromotionState>, StoreError> {
         let id = id.to_string();
-        Ok(match freshness {
-            Freshness::Cached => self.store.load(&id).await?.0.aggregate.state().cloned(),
-            Freshness::Stored => self
-                .store
-                .load_stored(&id)
-                .await?
-                .aggregate
-                .state()
-                .cloned(),
-        })
+        let loaded = match freshness {
+            Freshness::Cached => self.store.load(&id).await?.0,
+            Freshness::Stored => Arc::new(self.store.load_stored(&id).await?),
+        };
+        Ok(loaded.aggregate.state().cloned())
     }
 
     /// The promotion whose coupon code is `code`, if any.

@@ -182,7 +182,9 @@ impl CartState {
                 self.upsert(line);
                 self.subtotal = subtotal;
                 self.item_count = item_count;
-                self.discounts = discounts.or(self.discounts.take());
+                if discounts.is_some() {
+                    self.discounts = discounts;
+                }
             }
             CartEvent::ItemRemoved {
                 line,
@@ -193,7 +195,9 @@ impl CartState {
                 self.lines.retain(|l| l.sku != line.sku);
                 self.subtotal = subtotal;
                 self.item_count = item_count;
-                self.discounts = discounts.or(self.discounts.take());
+                if discounts.is_some() {
+                    self.discounts = discounts;
+                }
             }
             CartEvent::CartAttachedToCustomer { customer_id } => {
                 self.customer_id = Some(customer_id);
