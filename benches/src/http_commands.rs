@@ -218,3 +218,25 @@ pub async fn add_items(server: &Server, writers: usize, total: usize) -> anyhow:
     }
     Ok((per_writer * writers) as f64 / started.elapsed().as_secs_f64())
 }
+
+/// Waits (up to `limit`) until every projector has reached the head of the log,
+/// so that a run does not share the machine with catching up on the one before.
+pub async fn caught_up(pool: &PgPool, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let behind: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM projector_checkpoints
+             WHERE global_position < (SELECT coalesce(max(global_position), 0) FROM events)",
+        )
+        .fetch_one(pool)
+        .await?;
+        if behind == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            eprintln!("{behind} projectors still behind after {limit:?}; measuring anyway");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

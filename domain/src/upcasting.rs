@@ -106,21 +106,70 @@ pub static UPCASTERS: &[Upcaster] = &[
         event_type: "ItemAdded",
         from_version: "1",
         to_version: "2",
-        upcast: item_added_v1_to_v2,
+        upcast: line_change_v1_to_v2,
     },
     Upcaster {
         event_type: "ItemQuantityChanged",
         from_version: "1",
         to_version: "2",
-        upcast: item_quantity_changed_v1_to_v2,
+        upcast: line_change_v1_to_v2,
     },
     Upcaster {
         event_type: "ItemRemoved",
         from_version: "1",
         to_version: "2",
-        upcast: item_removed_v1_to_v2,
+        upcast: line_change_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "ItemAdded",
+        from_version: "2",
+        to_version: "3",
+        upcast: line_change_v2_to_v3,
+    },
+    Upcaster {
+        event_type: "ItemQuantityChanged",
+        from_version: "2",
+        to_version: "3",
+        upcast: line_change_v2_to_v3,
+    },
+    Upcaster {
+        event_type: "ItemRemoved",
+        from_version: "2",
+        to_version: "3",
+        upcast: line_change_v2_to_v3,
+    },
+    Upcaster {
+        event_type: "CartDiscountsChanged",
+        from_version: "1",
+        to_version: "2",
+        upcast: cart_discounts_changed_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "CartCheckedOut",
+        from_version: "2",
+        to_version: "3",
+        upcast: priced_cart_parts,
+    },
+    Upcaster {
+        event_type: "OrderPlaced",
+        from_version: "3",
+        to_version: "4",
+        upcast: priced_cart_parts,
     },
 ];
+
+/// Applies `edit` to the fields inside `{"<any tag>": {...}}`: for the steps
+/// that several event types share (each step runs only on its own type).
+fn edit_own_fields(mut payload: Value, edit: impl FnOnce(&mut Map<String, Value>)) -> Value {
+    if let Value::Object(outer) = &mut payload {
+        if outer.len() == 1 {
+            if let Some(Value::Object(fields)) = outer.values_mut().next() {
+                edit(fields);
+            }
+        }
+    }
+    payload
+}
 
 /// Applies `edit` to the fields inside `{"<tag>": {...}}`; other shapes pass.
 fn edit_fields(mut payload: Value, tag: &str, edit: impl FnOnce(&mut Map<String, Value>)) -> Value {
@@ -161,24 +210,56 @@ fn cart_checked_out_v1_to_v2(payload: Value) -> Value {
     })
 }
 
-/// Before version 2 a line change carried no discounts: any it moved followed
-/// it as `CartDiscountsChanged`.
-fn line_change_v1_to_v2(payload: Value, tag: &str) -> Value {
-    edit_fields(payload, tag, |fields| {
+/// Before version 2 a line change (`ItemAdded`, `ItemQuantityChanged`,
+/// `ItemRemoved`) carried no discounts: any it moved followed it as
+/// `CartDiscountsChanged`.
+fn line_change_v1_to_v2(payload: Value) -> Value {
+    edit_own_fields(payload, |fields| {
         fields.entry("discounts").or_insert(Value::Null);
     })
 }
 
-fn item_added_v1_to_v2(payload: Value) -> Value {
-    line_change_v1_to_v2(payload, "ItemAdded")
+/// An applied discount's part of each line was a full amount before
+/// (`{"amount": 63, "currency": "EUR"}`); the discount's own amount names the
+/// currency, so a part is now its minor units alone (`63`). `path` leads from
+/// the event's fields to its list of discounts.
+fn bare_line_parts(payload: Value, path: &[&str]) -> Value {
+    edit_own_fields(payload, |fields| {
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
+        let mut discounts = fields.get_mut(*first);
+        for key in rest {
+            discounts = discounts.and_then(|d| d.get_mut(*key));
+        }
+        let Some(Value::Array(discounts)) = discounts else {
+            return;
+        };
+        for discount in discounts {
+            if let Some(Value::Object(parts)) = discount.get_mut("lines") {
+                for part in parts.values_mut() {
+                    if let Some(amount) = part.get("amount").cloned() {
+                        *part = amount;
+                    }
+                }
+            }
+        }
+    })
 }
 
-fn item_quantity_changed_v1_to_v2(payload: Value) -> Value {
-    line_change_v1_to_v2(payload, "ItemQuantityChanged")
+/// The discounts a line change carries (`{"discounts": {"discounts": [...]}}`).
+fn line_change_v2_to_v3(payload: Value) -> Value {
+    bare_line_parts(payload, &["discounts", "discounts"])
 }
 
-fn item_removed_v1_to_v2(payload: Value) -> Value {
-    line_change_v1_to_v2(payload, "ItemRemoved")
+fn cart_discounts_changed_v1_to_v2(payload: Value) -> Value {
+    bare_line_parts(payload, &["discounts"])
+}
+
+/// The discounts of a priced cart (`{"pricing": {"discounts": [...]}}`), in
+/// `CartCheckedOut` v2 and `OrderPlaced` v3.
+fn priced_cart_parts(payload: Value) -> Value {
+    bare_line_parts(payload, &["pricing", "discounts"])
 }
 
 /// No order carried a priced cart before version 3.
@@ -502,7 +583,7 @@ mod tests {
             "lines": [], "currency": "EUR", "subtotal": eur(100), "shipping_cost": eur(0),
             "total": eur(100), "placed_at": "2024-01-01T00:00:00Z", "replaces": null}});
         let (version, upcast_v2) = upcast("OrderPlaced", "2", v2);
-        assert_eq!(version, "3");
+        assert_eq!(version, "4");
         let OrderEvent::OrderPlaced { pricing, .. } =
             serde_json::from_value::<OrderEvent>(upcast_v2).unwrap()
         else {
@@ -561,6 +642,125 @@ mod tests {
             };
             assert_eq!(discounts, None, "{event_type}");
         }
+    }
+
+    /// A discount as recorded before its parts of the lines were minor units.
+    fn discount_with_full_parts() -> Value {
+        json!({"promotion_id": ID, "name": "Winter", "code": null,
+            "action": "percent_off_order", "amount": eur(63),
+            "lines": {"MUG-1": eur(63)}, "shipping": eur(0)})
+    }
+
+    fn part_of_mug(discounts: &[crate::pricing::AppliedDiscount]) -> i64 {
+        let sku = crate::shared::Sku::new("MUG-1").unwrap();
+        assert_eq!(discounts.len(), 1);
+        let part = discounts[0].lines[&sku];
+        assert_eq!(part.currency().code(), "EUR");
+        part.amount()
+    }
+
+    /// Upcasts `payload` of `version` and reads it as today's event.
+    fn from_version<E: DomainEvent + serde::de::DeserializeOwned>(
+        event_type: &str,
+        version: &str,
+        payload: Value,
+    ) -> E {
+        let (upcast_to, payload) = upcast(event_type, version, payload);
+        let event: E = serde_json::from_value(payload.clone())
+            .unwrap_or_else(|e| panic!("{event_type} v{upcast_to} does not read: {e}: {payload}"));
+        assert_eq!(
+            event.event_version(),
+            upcast_to,
+            "{event_type}: chain ends short"
+        );
+        event
+    }
+
+    #[test]
+    fn discounts_recorded_with_full_line_parts_read_as_minor_units_of_their_currency() {
+        use crate::cart::CartEvent;
+        use crate::order::OrderEvent;
+        let line = json!({"sku": "MUG-1", "name": "Mug", "unit_price": eur(100),
+            "quantity": 1, "line_total": eur(100), "price_changed": false});
+        let cart_discounts = json!({"discounts": [discount_with_full_parts()],
+            "not_applied": [], "discount_total": eur(63), "total": eur(37)});
+        let line_changes = [
+            (
+                "ItemAdded",
+                json!({"ItemAdded": {"line": line, "quantity_added": 1,
+                "subtotal": eur(100), "item_count": 1, "discounts": cart_discounts}}),
+            ),
+            (
+                "ItemQuantityChanged",
+                json!({"ItemQuantityChanged": {"line": line,
+                "previous_quantity": 2, "subtotal": eur(100), "item_count": 1,
+                "discounts": cart_discounts}}),
+            ),
+            (
+                "ItemRemoved",
+                json!({"ItemRemoved": {"line": line, "subtotal": eur(0),
+                "item_count": 0, "discounts": cart_discounts}}),
+            ),
+        ];
+        for (event_type, v2) in line_changes {
+            let discounts = match from_version::<CartEvent>(event_type, "2", v2) {
+                CartEvent::ItemAdded { discounts, .. }
+                | CartEvent::ItemQuantityChanged { discounts, .. }
+                | CartEvent::ItemRemoved { discounts, .. } => discounts,
+                other => panic!("another event: {other:?}"),
+            };
+            assert_eq!(
+                part_of_mug(&discounts.unwrap().discounts),
+                63,
+                "{event_type}"
+            );
+        }
+        let changed = json!({"CartDiscountsChanged": {"discounts": [discount_with_full_parts()],
+            "not_applied": [], "subtotal": eur(100), "discount_total": eur(63),
+            "total": eur(37)}});
+        let CartEvent::CartDiscountsChanged { discounts, .. } =
+            from_version::<CartEvent>("CartDiscountsChanged", "1", changed)
+        else {
+            panic!("another event");
+        };
+        assert_eq!(part_of_mug(&discounts), 63);
+
+        let pricing = json!({"currency": "EUR", "lines": [],
+            "discounts": [discount_with_full_parts()], "not_applied": [],
+            "subtotal": eur(100), "discount_total": eur(63),
+            "subtotal_after_discounts": eur(37), "shipping": null, "tax": null,
+            "total": eur(37)});
+        let checked_out = json!({"CartCheckedOut": {
+            "cart_id": ID, "order_id": ORDER, "customer_id": null, "lines": [],
+            "line_totals": {}, "subtotal": eur(100), "item_count": 1, "currency": "EUR",
+            "email": "a@b.co",
+            "shipping_address": {"name": "A", "line1": "B", "city": "C",
+                "postal_code": "D", "country": "DE"},
+            "payment_token": "tok_visa", "checked_out_at": "2024-01-01T00:00:00Z",
+            "pricing": pricing}});
+        let CartEvent::CartCheckedOut {
+            pricing: Some(priced),
+            ..
+        } = from_version::<CartEvent>("CartCheckedOut", "2", checked_out)
+        else {
+            panic!("another event, or unpriced");
+        };
+        assert_eq!(part_of_mug(&priced.discounts), 63);
+        let placed = json!({"OrderPlaced": {
+            "order_id": ORDER, "cart_id": ID, "customer_id": null, "email": "a@b.co",
+            "shipping_address": {"name": "A", "line1": "B", "line2": null, "city": "C",
+                "postal_code": "D", "region": null, "country": "DE"},
+            "lines": [], "currency": "EUR", "subtotal": eur(100), "shipping_cost": eur(0),
+            "total": eur(37), "placed_at": "2024-01-01T00:00:00Z", "replaces": null,
+            "pricing": pricing}});
+        let OrderEvent::OrderPlaced {
+            pricing: Some(priced),
+            ..
+        } = from_version::<OrderEvent>("OrderPlaced", "3", placed)
+        else {
+            panic!("another event, or unpriced");
+        };
+        assert_eq!(part_of_mug(&priced.discounts), 63);
     }
 
     #[test]

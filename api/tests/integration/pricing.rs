@@ -76,7 +76,7 @@ async fn a_coupon_applies_its_discount_and_the_cart_shows_it(pool: PgPool) {
     let view = cart_view(&app, &who, &cart, &applied).await;
     assert_eq!(view["coupons"], json!(["WINTER10"]));
     assert_eq!(view["discounts"][0]["amount"]["amount"], 200);
-    assert_eq!(view["discounts"][0]["lines"]["MUG-1"]["amount"], 200);
+    assert_eq!(view["discounts"][0]["lines"]["MUG-1"], 200);
     assert_eq!(view["subtotal"]["amount"], 2000);
     assert_eq!(view["total_after_discounts"]["amount"], 1800);
 

@@ -176,10 +176,13 @@ impl DomainEvent for CartEvent {
 
     fn event_version(&self) -> String {
         match self {
+            // Version 3: an applied discount's part of a line is minor units.
+            // Version 2: priced checkouts, line changes that carry their discounts.
             CartEvent::CartCheckedOut { .. }
             | CartEvent::ItemAdded { .. }
             | CartEvent::ItemQuantityChanged { .. }
-            | CartEvent::ItemRemoved { .. } => "2",
+            | CartEvent::ItemRemoved { .. } => "3",
+            CartEvent::CartDiscountsChanged { .. } => "2",
             _ => "1",
         }
         .to_owned()
@@ -294,7 +297,8 @@ mod tests {
     fn every_event_round_trips_through_json_under_its_type_name() {
         for event in one_of_each() {
             let expected = match event.event_type().as_str() {
-                "CartCheckedOut" | "ItemAdded" | "ItemQuantityChanged" | "ItemRemoved" => "2",
+                "CartCheckedOut" | "ItemAdded" | "ItemQuantityChanged" | "ItemRemoved" => "3",
+                "CartDiscountsChanged" => "2",
                 _ => "1",
             };
             assert_eq!(event.event_version(), expected);

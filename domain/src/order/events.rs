@@ -369,7 +369,7 @@ impl OrderEvent {
     /// The shape version of this event type, as stored in `event_version`.
     pub const fn version(&self) -> &'static str {
         match self {
-            OrderEvent::OrderPlaced { .. } => "3",
+            OrderEvent::OrderPlaced { .. } => "4",
             OrderEvent::OrderConfirmed { .. }
             | OrderEvent::OrderLinesCancelled { .. }
             | OrderEvent::OrderReturnRequested { .. }
@@ -385,7 +385,8 @@ impl DomainEvent for OrderEvent {
         self.name().to_owned()
     }
 
-    /// Version 3: `OrderPlaced` carries the priced cart. Version 2: `OrderPlaced` may replace a return, `OrderConfirmed` may have no
+    /// Version 4: in `OrderPlaced`'s priced cart, a discount's part of a line is
+    /// minor units. Version 3: `OrderPlaced` carries the priced cart. Version 2: `OrderPlaced` may replace a return, `OrderConfirmed` may have no
     /// payment, `OrderLinesCancelled` names who cancelled, `OrderReturnRequested`
     /// has a reason per line and exchanges, `OrderReturnReceived` conditions, fee,
     /// refund and replacements, `OrderRefundRecorded` what it is for (upcasters in
@@ -689,7 +690,7 @@ mod tests {
     #[test]
     fn every_event_round_trips_under_its_type_name_and_version() {
         for event in one_of_each() {
-            assert!(["1", "2", "3"].contains(&event.event_version().as_str()));
+            assert!(["1", "2", "3", "4"].contains(&event.event_version().as_str()));
             let json = serde_json::to_value(&event).unwrap();
             assert!(json.get(event.name()).is_some(), "{json}");
             assert_eq!(serde_json::from_value::<OrderEvent>(json).unwrap(), event);

@@ -167,6 +167,20 @@ fn a_percentage_off_the_order_is_split_over_the_lines_to_the_cent() {
 }
 
 #[test]
+fn a_discount_records_its_part_of_each_line_as_minor_units_and_reads_back_the_same() {
+    let priced = Cart::of(vec![line("A", 333, 1), line("B", 667, 1)])
+        .with(offer(1, percent(1000)))
+        .price();
+    let recorded = serde_json::to_value(&priced).unwrap();
+    assert_eq!(
+        recorded["discounts"][0]["lines"],
+        serde_json::json!({"A": 33, "B": 67})
+    );
+    let read: PricedCart = serde_json::from_value(recorded).unwrap();
+    assert_eq!(read, priced);
+}
+
+#[test]
 fn percentages_round_half_up_to_the_minor_unit() {
     // 15 % of 1 230 = 184.5 → 185.
     let priced = Cart::of(vec![line("A", 1230, 1)])

@@ -23,9 +23,32 @@ pub struct DiscountView {
     pub action: String,
     /// Lines and shipping together.
     pub amount: MoneyView,
-    /// SKU → the part taken off that line.
-    pub lines: BTreeMap<String, MoneyView>,
+    /// SKU → the part taken off that line, in minor units of `amount`'s currency
+    /// (as the events record it: a currency on every part made a cart's document
+    /// half again as large).
+    #[serde(deserialize_with = "parts_of_lines")]
+    pub lines: BTreeMap<String, i64>,
     pub shipping: MoneyView,
+}
+
+/// Reads the parts of the lines as minor units, from documents written since
+/// they are and from older ones, whose parts were Money.
+fn parts_of_lines<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Part {
+        Minor(i64),
+        Money(MoneyView),
+    }
+    let parts = BTreeMap::<String, Part>::deserialize(deserializer)?;
+    Ok(parts
+        .into_iter()
+        .map(|(sku, part)| match part {
+            Part::Minor(amount) | Part::Money(MoneyView { amount, .. }) => (sku, amount),
+        })
+        .collect())
 }
 
 impl From<AppliedDiscount> for DiscountView {
@@ -39,7 +62,7 @@ impl From<AppliedDiscount> for DiscountView {
             lines: d
                 .lines
                 .into_iter()
-                .map(|(sku, amount)| (sku.as_str().to_owned(), amount.into()))
+                .map(|(sku, part)| (sku.as_str().to_owned(), part.amount()))
                 .collect(),
             shipping: d.shipping.into(),
         }
@@ -161,5 +184,33 @@ impl From<PricedCart> for PricedCartView {
             }),
             total: p.total.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn discount(parts: serde_json::Value) -> serde_json::Value {
+        json!({"promotion_id": Uuid::nil(), "name": "Winter", "code": null,
+            "action": "percent_off_order", "amount": {"amount": 63, "currency": "EUR"},
+            "lines": parts, "shipping": {"amount": 0, "currency": "EUR"}})
+    }
+
+    #[test]
+    fn a_discount_shows_its_parts_of_the_lines_as_minor_units_and_reads_older_documents() {
+        let older: DiscountView = serde_json::from_value(discount(
+            json!({"MUG-1": {"amount": 63, "currency": "EUR"}}),
+        ))
+        .unwrap();
+        let newer: DiscountView = serde_json::from_value(discount(json!({"MUG-1": 63}))).unwrap();
+        assert_eq!(older, newer);
+        assert_eq!(older.lines["MUG-1"], 63);
+        assert_eq!(
+            serde_json::to_value(&older).unwrap(),
+            discount(json!({"MUG-1": 63}))
+        );
     }
 }
