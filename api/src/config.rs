@@ -61,9 +61,24 @@ pub struct ApiConfig {
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<Secret>,
 
-    /// RS256 instead: the issuer's public key (PEM). Tokens are then minted elsewhere.
+    /// An outside OpenID Connect issuer's RSA public key (PEM): its RS256 tokens
+    /// are accepted too, when their `iss` is JWT_ISSUER and their `aud`
+    /// JWT_AUDIENCE (both then required).
     #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
     pub jwt_public_key_file: Option<std::path::PathBuf>,
+
+    /// The same issuer's keys as a JWK set (its `jwks_uri` document saved to a
+    /// file), instead of one PEM key: tokens name their key by `kid`.
+    #[arg(long, env = "JWT_JWKS_FILE")]
+    pub jwt_jwks_file: Option<std::path::PathBuf>,
+
+    /// The `iss` an outside issuer's tokens must carry (its issuer URL).
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// The `aud` an outside issuer's tokens must carry (this API's client id there).
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
 
     /// Signs guest cart tokens; defaults to a key derived from JWT_SECRET.
     #[arg(long, env = "CART_TOKEN_SECRET", hide_env_values = true)]

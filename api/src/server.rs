@@ -28,7 +28,7 @@ use domain::product::Product;
 use domain::shared::Currency;
 use projections::search::{SearchIndex, SearchIndexer};
 
-use crate::auth::{Authenticator, CartTokens};
+use crate::auth::{Authenticator, CartTokens, ExternalIssuer};
 use crate::config::{
     ApiConfig, DatabaseConfig, KafkaConfig, ProjectConfig, RedisConfig, ServeConfig, TokenConfig,
 };
@@ -151,23 +151,7 @@ pub fn app_state(
         .map(|target| HotViews::new(target, redis.read_timeout()).map(Arc::new))
         .transpose()
         .context("failed to set up the Redis views reader")?;
-    let auth = match (&config.jwt_public_key_file, &config.jwt_secret) {
-        (Some(path), _) => {
-            let pem = std::fs::read_to_string(path)
-                .with_context(|| format!("failed to read JWT_PUBLIC_KEY_FILE {}", path.display()))?;
-            Authenticator::rs256(&pem)?
-        }
-        (None, Some(secret)) => {
-            anyhow::ensure!(
-                secret.expose().len() >= 32,
-                "JWT_SECRET must be at least 32 bytes long"
-            );
-            Authenticator::hs256(secret)
-        }
-        (None, None) => anyhow::bail!(
-            "set JWT_SECRET (HS256) or JWT_PUBLIC_KEY_FILE (RS256): bearer tokens cannot be checked without one"
-        ),
-    };
+    let auth = authenticator(config)?;
     let cart_secret = match (&config.cart_token_secret, &config.jwt_secret) {
         (Some(secret), _) => secret.clone(),
         (None, Some(jwt)) => Secret::new(format!("cart-tokens:{}", jwt.expose())),
@@ -220,6 +204,58 @@ pub fn app_state(
         // Never fires unless the caller gives the server's own with `with_shutdown`.
         shutdown: CancellationToken::new(),
     })
+}
+
+/// The service's own tokens (JWT_SECRET), an outside issuer's (JWT_PUBLIC_KEY_FILE
+/// or JWT_JWKS_FILE, with JWT_ISSUER and JWT_AUDIENCE), or both.
+fn authenticator(config: &ApiConfig) -> anyhow::Result<Authenticator> {
+    let read = |path: &std::path::Path, name: &str| {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read {name} {}", path.display()))
+    };
+    let keys = match (&config.jwt_public_key_file, &config.jwt_jwks_file) {
+        (Some(_), Some(_)) => anyhow::bail!("set JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE, not both"),
+        (Some(path), None) => Some((read(path, "JWT_PUBLIC_KEY_FILE")?, false)),
+        (None, Some(path)) => Some((read(path, "JWT_JWKS_FILE")?, true)),
+        (None, None) => None,
+    };
+    let external = match (keys, &config.jwt_issuer, &config.jwt_audience) {
+        (Some((keys, jwks)), Some(issuer), Some(audience))
+            if !issuer.trim().is_empty() && !audience.trim().is_empty() =>
+        {
+            let issuer = if jwks {
+                ExternalIssuer::from_jwks(&keys, issuer.trim(), audience.trim())?
+            } else {
+                ExternalIssuer::from_pem(&keys, issuer.trim(), audience.trim())?
+            };
+            Some(issuer)
+        }
+        (Some(_), _, _) => anyhow::bail!(
+            "an outside issuer's key needs JWT_ISSUER and JWT_AUDIENCE: without them any token that issuer signs, for any application, would be accepted"
+        ),
+        (None, None, None) => None,
+        (None, _, _) => {
+            anyhow::bail!("JWT_ISSUER and JWT_AUDIENCE need JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE")
+        }
+    };
+    let own = match &config.jwt_secret {
+        Some(secret) => {
+            anyhow::ensure!(
+                secret.expose().len() >= 32,
+                "JWT_SECRET must be at least 32 bytes long"
+            );
+            Some(Authenticator::hs256(secret))
+        }
+        None => None,
+    };
+    match (own, external) {
+        (Some(own), Some(external)) => Ok(own.and_external(external)),
+        (Some(own), None) => Ok(own),
+        (None, Some(external)) => Ok(Authenticator::external(external)),
+        (None, None) => anyhow::bail!(
+            "set JWT_SECRET (the service's own tokens) or an outside issuer's key (JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE): bearer tokens cannot be checked without one"
+        ),
+    }
 }
 
 /// `commerce token`: a bearer token for local use.

@@ -53,6 +53,9 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
     let config = ApiConfig {
         jwt_secret: Some(Secret::new(SECRET.into())),
         jwt_public_key_file: None,
+        jwt_jwks_file: None,
+        jwt_issuer: None,
+        jwt_audience: None,
         cart_token_secret: None,
         rate_limit_per_minute: 0,
         rate_limit_burst: 1,

@@ -17,7 +17,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 pub use cart_tokens::CartTokens;
-pub use jwt::{Authenticator, Claims, TokenError};
+pub use jwt::{
+    external_customer_id, Authenticator, Claims, ExternalIssuer, TokenError, OWN_AUDIENCE,
+    OWN_ISSUER,
+};
 
 use crate::error::ApiError;
 

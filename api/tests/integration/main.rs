@@ -15,6 +15,7 @@ mod health;
 mod idempotency;
 mod kafka_feed;
 mod openapi;
+mod outside_issuer;
 mod pricing;
 mod rate_limits;
 mod read_your_writes;

@@ -91,6 +91,9 @@ pub fn api_config() -> ApiConfig {
     ApiConfig {
         jwt_secret: Some(Secret::new(JWT_SECRET.into())),
         jwt_public_key_file: None,
+        jwt_jwks_file: None,
+        jwt_issuer: None,
+        jwt_audience: None,
         cart_token_secret: None,
         rate_limit_per_minute: 0,
         rate_limit_burst: 100,
