@@ -21,6 +21,7 @@ run:
 	@$(SERVICES); \
 	export DATABASE_URL="$${DATABASE_URL:-$$DATABASE_SERVER/commerce}"; \
 	export JWT_SECRET="$${JWT_SECRET:-$$(scripts/dev-secret.sh)}"; \
+	export PERSONAL_DATA_KEY="$${PERSONAL_DATA_KEY:-$$(scripts/dev-secret.sh personal-data-key)}"; \
 	echo "mint a token: JWT_SECRET=\$$(cat .local/jwt-secret) cargo run -q -p api --bin commerce -- token --sub <id> --role admin"; \
 	cargo run -p api --bin commerce -- serve
 

@@ -279,6 +279,26 @@ pub struct DatabaseConfig {
     /// process; keep the sum of all pools below it.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
+
+    /// The master key of personal data (32 bytes in base64: `openssl rand -base64
+    /// 32`): it wraps each customer's data key, which seals their personal fields
+    /// in the log. Required to serve or project; every process of one database
+    /// needs the same. Lost, every personal field is lost with it.
+    #[arg(long, env = "PERSONAL_DATA_KEY", hide_env_values = true)]
+    pub personal_data_key: Option<Secret>,
+}
+
+impl DatabaseConfig {
+    /// Installs the personal data key for this process's writers and readers.
+    pub fn install_personal_data_key(&self) -> anyhow::Result<()> {
+        let key = self.personal_data_key.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "set PERSONAL_DATA_KEY (32 bytes in base64, `openssl rand -base64 32`): personal data is sealed with it"
+            )
+        })?;
+        eventlog::personal::install(key.expose())?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -264,6 +264,7 @@ pub fn mint_token(config: &TokenConfig) -> anyhow::Result<String> {
 }
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    config.projectors.database.install_personal_data_key()?;
     let pool = migrate(&config.projectors.database).await?;
     // Before anything writes: events written now would sort before old checkpoints.
     ensure_cluster_ahead_of_log(&pool).await?;
@@ -326,6 +327,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
 /// The projector worker: no HTTP, projectors until SIGTERM or Ctrl-C.
 pub async fn project(config: ProjectConfig) -> anyhow::Result<()> {
+    config.database.install_personal_data_key()?;
     let pool = migrate(&config.database).await?;
     ensure_cluster_ahead_of_log(&pool).await?;
     let cancel = CancellationToken::new();

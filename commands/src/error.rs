@@ -22,6 +22,10 @@ pub enum StoreError {
     Serialize(#[from] serde_json::Error),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Personal data that cannot be sealed (no key installed, a subject already
+    /// erased) or opened.
+    #[error(transparent)]
+    PersonalData(#[from] eventlog::personal::PersonalDataError),
     /// The group this command's append went in failed as a whole.
     #[error("database error: {0}")]
     Group(std::sync::Arc<sqlx::Error>),

@@ -10,6 +10,7 @@ pub mod cart;
 pub mod inventory;
 pub mod order;
 pub mod payment;
+pub mod personal;
 pub mod pricing;
 pub mod product;
 pub mod promotion;

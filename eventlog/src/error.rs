@@ -16,6 +16,10 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A sealed personal field that cannot be opened, or keys that are not there.
+    #[error(transparent)]
+    Personal(#[from] crate::personal::PersonalDataError),
+
     /// A state folded from a stream that cannot be shown as JSON.
     #[error("cannot show the state of {aggregate_type}: {source}")]
     State {

@@ -25,6 +25,7 @@ pub(crate) use event_columns;
 
 mod error;
 pub mod payload;
+pub mod personal;
 
 mod checkpoint;
 pub mod horizon;

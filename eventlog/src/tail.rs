@@ -65,8 +65,9 @@ impl LogTail {
     /// counts as handled.
     pub async fn read(&mut self, limit: i64) -> Result<Vec<RecordedEvent>, Error> {
         self.wakeups.clear();
-        let batch =
+        let mut batch =
             read_batch_of(&self.pool, self.checkpoint, limit, self.payloads.as_ref()).await?;
+        crate::personal::unseal(&self.pool, &mut batch).await?;
         if !batch.is_empty() {
             self.next_wait = HELD_BACK_RETRY;
         }

@@ -42,6 +42,12 @@ struct Cli {
     )]
     database_url: String,
 
+    /// The master key of personal data, as the service has it: with it, personal
+    /// fields read in the clear (or as erased); without it they stay sealed, and
+    /// a rebuild of a read model that shows them fails.
+    #[arg(long, env = "PERSONAL_DATA_KEY", hide_env_values = true, global = true)]
+    personal_data_key: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +74,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     if let Command::Keygen(args) = &cli.command {
         // Needs no database.
         return commands::digest::keygen(args);
+    }
+    if let Some(key) = &cli.personal_data_key {
+        eventlog::personal::install(key).context("PERSONAL_DATA_KEY")?;
     }
     let pool = PgPoolOptions::new()
         .max_connections(3)

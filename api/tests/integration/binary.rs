@@ -28,6 +28,7 @@ fn commerce(database_url: &str, address: &str) -> Command {
         .env("DATABASE_MAX_CONNECTIONS", "4")
         .env("BIND_ADDR", address)
         .env("JWT_SECRET", crate::support::JWT_SECRET)
+        .env("PERSONAL_DATA_KEY", crate::support::PERSONAL_DATA_KEY)
         .env_remove("REDIS_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -109,6 +110,17 @@ async fn refuses_to_start_on_a_log_ahead_of_the_cluster(pool: sqlx::PgPool) {
         log.contains("restored into a new cluster") && log.contains("docs/operations.md"),
         "{log}"
     );
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_personal_data_key() {
+    let output = commerce("postgres://postgres@127.0.0.1:1/none", &free_address())
+        .env_remove("PERSONAL_DATA_KEY")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PERSONAL_DATA_KEY"), "{stderr}");
 }
 
 #[test]

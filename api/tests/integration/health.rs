@@ -136,6 +136,7 @@ async fn migrate_creates_a_missing_database_and_is_idempotent() {
     let config = DatabaseConfig {
         database_url: format!("{base}/{name}"),
         database_max_connections: 2,
+        personal_data_key: None,
     };
     let pool = api::server::migrate(&config).await.unwrap();
     let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('events', 'projector_checkpoints')")

@@ -16,6 +16,7 @@ mod idempotency;
 mod kafka_feed;
 mod openapi;
 mod outside_issuer;
+mod personal_data;
 mod pricing;
 mod rate_limits;
 mod read_your_writes;

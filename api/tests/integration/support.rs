@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
 pub const WEBHOOK_SECRET: &str = "whsec_integration_test";
+/// The master key of personal data in tests (32 bytes of `7`, base64).
+pub const PERSONAL_DATA_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 pub struct TestApp {
     pub address: String,
@@ -170,6 +172,7 @@ pub async fn spawn_app_with_gateway(
     gateway: std::sync::Arc<dyn commands::payment_gateway::PaymentGateway>,
     kafka: Option<Arc<KafkaPublisher>>,
 ) -> TestApp {
+    eventlog::personal::install(PERSONAL_DATA_KEY).expect("the test key is 32 bytes");
     let cancel = CancellationToken::new();
     let options = ProjectorOptions {
         poll_interval: Duration::from_millis(50),

@@ -181,6 +181,13 @@ where
         .bind(i64::try_from(loaded.version.max(1)).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
+        let mut rows = rows;
+        eventlog::personal::unseal_payloads(
+            &self.pool,
+            rows.iter_mut()
+                .map(|(_, event_type, _, payload, _, _)| (event_type.as_str(), payload)),
+        )
+        .await?;
         for (sequence, event_type, event_version, payload, transaction_id, position) in rows {
             let sequence = u64::try_from(sequence).unwrap_or_default();
             loaded.head = Some(Checkpoint {
@@ -231,7 +238,8 @@ where
         metadata: &CommandMetadata,
         hook: Option<&dyn AppendHook>,
     ) -> Result<Loaded<A>, StoreError> {
-        let rows = EventRows::new(from.version, events)?;
+        let mut rows = EventRows::new(from.version, events)?;
+        rows.seal(&self.pool, aggregate_id).await?;
         let metadata = serde_json::to_string(&metadata.to_map())?;
         let count = rows.sequences.len();
         let head = match hook {
@@ -373,6 +381,21 @@ impl EventRows {
             rows.payloads.push(serde_json::to_string(event)?);
         }
         Ok(rows)
+    }
+}
+
+impl EventRows {
+    /// Seals the personal fields of the events that have any
+    /// ([`eventlog::personal`]); the others pass untouched, unparsed.
+    async fn seal(&mut self, pool: &PgPool, aggregate_id: &str) -> Result<(), StoreError> {
+        for (event_type, payload) in self.types.iter().zip(self.payloads.iter_mut()) {
+            if domain::personal::personal_fields(event_type).is_some() {
+                let plain = std::mem::take(payload);
+                *payload =
+                    eventlog::personal::seal_payload(pool, event_type, aggregate_id, plain).await?;
+            }
+        }
+        Ok(())
     }
 }
 

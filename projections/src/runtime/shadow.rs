@@ -342,8 +342,11 @@ impl Rebuild<'_> {
         limit: i64,
     ) -> Result<Option<usize>, Error> {
         let payloads = self.shadow.payloads();
-        let events =
+        let mut events =
             read_batch_until(&mut *tx, self.reached, target, limit, payloads.as_ref()).await?;
+        eventlog::personal::unseal(&mut *tx, &mut events)
+            .await
+            .map_err(eventlog::Error::from)?;
         let Some(last) = events.last() else {
             // Every event up to a checkpoint a reader reached is committed: an
             // empty answer means the target is reached.

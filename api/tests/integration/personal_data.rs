@@ -1,0 +1,100 @@
+//! Personal data in the log: sealed under the customer's own key when written,
+//! opened for every reader, and unreadable everywhere once the key is destroyed,
+//! with every hash chain still intact.
+
+use eventlog::integrity::{verify_chains, ChainScope};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::fixtures::*;
+use crate::support::*;
+
+const EMAIL: &str = "ada.lovelace@example.com";
+
+/// A customer's checkout of one mug; answers the order id.
+async fn checked_out(app: &TestApp, who: &Customer) -> String {
+    published_product(app, "MUG-1", 1250, "mugs").await;
+    stocked(app, "MUG-1", 0, 10).await;
+    let cart = customer_cart(app, who).await;
+    add_item(app, &cart, Caller::Bearer(&who.token), "MUG-1", 1).await;
+    let checkout = app
+        .command(
+            &format!("/commands/carts/{cart}/checkout"),
+            Caller::Bearer(&who.token),
+            json!({"email": EMAIL, "shipping_address": address(), "payment_token": "tok_visa"}),
+        )
+        .await;
+    assert_eq!(checkout.status, 200, "{}", checkout.body);
+    checkout.body["order_id"].as_str().unwrap().to_owned()
+}
+
+async fn stored_payloads(pool: &PgPool) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT event_type, payload::text FROM events
+          WHERE event_type IN ('CartCheckedOut', 'OrderPlaced') ORDER BY global_position",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn personal_fields_are_sealed_in_the_log_read_in_the_clear_and_erased_with_the_key(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool.clone(), true).await;
+    let who = customer(&app);
+    let order = checked_out(&app, &who).await;
+
+    // In the log: neither the e-mail address nor the name nor the street, but the
+    // country, which accounting keeps.
+    projectors_caught_up(&pool).await;
+    let stored = stored_payloads(&pool).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    for (event_type, payload) in &stored {
+        for secret in [EMAIL, "Ada Lovelace", "1 Main St", "N1 1AA", "London"] {
+            assert!(
+                !payload.contains(secret),
+                "{event_type} holds {secret}: {payload}"
+            );
+        }
+        let value: Value = serde_json::from_str(payload).unwrap();
+        let fields = &value[event_type];
+        assert!(fields["email"].as_str().unwrap().starts_with("$sealed:1:"));
+        assert_eq!(fields["shipping_address"]["country"], "GB");
+    }
+
+    // Every reader sees them in the clear: the order view, built by a projector.
+    let view = order_view(&app, &who, &order).await;
+    assert_eq!(view["email"], EMAIL, "{view}");
+    assert_eq!(view["shipping_address"]["name"], "Ada Lovelace");
+
+    // The key destroyed: a rebuilt read model reads them as erased; the chains
+    // still verify, for the hash covers what was written.
+    let keys = eventlog::personal::installed().unwrap();
+    keys.erase(&pool, who.id).await.unwrap();
+    projections::runtime::request_rebuild(&pool, "orders")
+        .await
+        .unwrap();
+    let erased = crate::checkout_process::eventually(
+        || async { order_view(&app, &who, &order).await },
+        |o| o["email"] == domain::personal::ERASED_EMAIL,
+    )
+    .await;
+    assert_eq!(erased["shipping_address"]["name"], "erased");
+    assert_eq!(erased["shipping_address"]["country"], "GB");
+    let report = verify_chains(&pool, &ChainScope::default()).await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    let wrapped: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT wrapped_key FROM personal_data_keys WHERE subject = $1")
+            .bind(who.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(wrapped, None);
+    assert_eq!(
+        stored_payloads(&pool).await,
+        stored,
+        "no event was rewritten"
+    );
+}
