@@ -7,6 +7,7 @@
 //! given/when/then and no database.
 
 pub mod cart;
+pub mod customer;
 pub mod inventory;
 pub mod order;
 pub mod payment;
@@ -42,6 +43,7 @@ macro_rules! refusal {
 
 refusal!(
     cart::CartError,
+    customer::CustomerError,
     inventory::InventoryError,
     order::OrderError,
     payment::PaymentError,

@@ -12,8 +12,8 @@
 pub struct PersonalFields {
     pub event_type: &'static str,
     /// Where the data subject's id is in the event's fields: the first of these
-    /// that holds a string. A guest's checkout has no customer, so its order is
-    /// the subject.
+    /// that holds a string, else the stream's own id. A guest's checkout has no
+    /// customer, so its order is the subject.
     pub subject: &'static [&'static str],
     /// The string values that are sealed, each a path from the event's fields. A
     /// path that leads nowhere (an optional field left out) is skipped.
@@ -31,8 +31,47 @@ const CHECKOUT_CONTACT: &[&[&str]] = &[
     &["shipping_address", "postal_code"],
 ];
 
+const ADDRESS: &[&[&str]] = &[
+    &["address", "name"],
+    &["address", "line1"],
+    &["address", "line2"],
+    &["address", "city"],
+    &["address", "postal_code"],
+];
+
 /// Every event type that carries personal data.
 pub static PERSONAL_FIELDS: &[PersonalFields] = &[
+    // A customer's own events: the customer (the stream) is the subject.
+    PersonalFields {
+        event_type: "CustomerRegistered",
+        subject: &["customer_id"],
+        paths: &[&["email"], &["name"]],
+    },
+    PersonalFields {
+        event_type: "CustomerEmailVerified",
+        subject: &[],
+        paths: &[&["email"]],
+    },
+    PersonalFields {
+        event_type: "CustomerEmailChanged",
+        subject: &[],
+        paths: &[&["email"]],
+    },
+    PersonalFields {
+        event_type: "CustomerNameChanged",
+        subject: &[],
+        paths: &[&["name"]],
+    },
+    PersonalFields {
+        event_type: "CustomerAddressAdded",
+        subject: &[],
+        paths: ADDRESS,
+    },
+    PersonalFields {
+        event_type: "CustomerAddressChanged",
+        subject: &[],
+        paths: ADDRESS,
+    },
     PersonalFields {
         event_type: "CartCheckedOut",
         subject: &["customer_id", "order_id"],
@@ -91,11 +130,12 @@ mod tests {
         let known: Vec<&str> = crate::cart::EVENT_TYPES
             .iter()
             .chain(crate::order::EVENT_TYPES)
+            .chain(crate::customer::EVENT_TYPES)
             .copied()
             .collect();
         for fields in PERSONAL_FIELDS {
             assert!(known.contains(&fields.event_type), "{}", fields.event_type);
-            assert!(!fields.subject.is_empty() && !fields.paths.is_empty());
+            assert!(!fields.paths.is_empty(), "{}", fields.event_type);
         }
     }
 }

@@ -193,6 +193,10 @@ aggregates! {
         name: tax_rates, path: "tax-rates",
         event_types: crate::tax_rates::EVENT_TYPES, snapshot_every: None,
     },
+    Customer => crate::customer::Customer {
+        name: customer, path: "customers",
+        event_types: crate::customer::EVENT_TYPES, snapshot_every: None,
+    },
 }
 
 impl AggregateKind {
@@ -266,7 +270,7 @@ mod tests {
             .to_string();
         assert!(
             error.contains(
-                "Cart, Order, Inventory, Payment, Product, Promotion, ShippingMethod, TaxRates"
+                "Cart, Order, Inventory, Payment, Product, Promotion, ShippingMethod, TaxRates, Customer"
             ),
             "{error}"
         );

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub enum ContactError {
     #[error("{0:?} is not an e-mail address")]
     InvalidEmail(String),
+    #[error("a name is 1 to 200 characters, not only spaces, with no control characters")]
+    InvalidName,
     #[error("address field {field} {problem}")]
     InvalidAddress {
         field: &'static str,
@@ -61,6 +63,40 @@ impl TryFrom<String> for Email {
 impl From<Email> for String {
     fn from(email: Email) -> Self {
         email.0
+    }
+}
+
+/// A person's name as they give it: 1 to 200 characters, not only spaces, no
+/// control characters. Not split into parts, which many names do not have.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn new(value: impl Into<String>) -> Result<Self, ContactError> {
+        let value = value.into();
+        check_text("name", &value, true).map_err(|_| ContactError::InvalidName)?;
+        Ok(PersonName(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = ContactError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        PersonName::new(value)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(name: PersonName) -> Self {
+        name.0
     }
 }
 

@@ -9,7 +9,9 @@ mod payment_token;
 mod quantity;
 mod sku;
 
-pub use contact::{is_country_code, ContactError, Email, PostalAddress, PostalAddressFields};
+pub use contact::{
+    is_country_code, ContactError, Email, PersonName, PostalAddress, PostalAddressFields,
+};
 pub use ids::{CartId, CustomerId, OrderId, PaymentId, ProductId};
 pub use line_item::LineItem;
 pub use money::{Currency, Money, MoneyError};
