@@ -206,6 +206,10 @@ fn on_constraint(error: &sqlx::Error) -> Option<ApiError> {
             code: "sku_taken",
             detail: "another product already has this SKU".into(),
         }),
+        "customer_emails_pkey" => Some(ApiError::Conflict {
+            code: "email_taken",
+            detail: "another account has this e-mail address".into(),
+        }),
         "promotion_codes_pkey" => Some(ApiError::Conflict {
             code: "coupon_code_taken",
             detail: "another promotion already has this coupon code".into(),

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{audit, commands, health, metrics, queries, webhooks};
+use crate::routes::{audit, auth, commands, health, metrics, queries, webhooks};
 
 /// Money on the wire: integer minor units and an ISO 4217 code; never a float.
 #[derive(ToSchema)]
@@ -49,6 +49,8 @@ pub struct AddressSchema {
         commands::returns::request, commands::returns::approve, commands::returns::reject,
         commands::returns::receive,
         commands::payments::refund,
+        commands::customers::register, commands::customers::erase,
+        auth::sign_in, auth::refresh, auth::sign_out,
         queries::carts::get, queries::orders::get, queries::orders::list, queries::orders::returns,
         queries::inventory::get, queries::inventory::list, queries::payments::list,
         queries::products::get, queries::products::list,
@@ -67,7 +69,8 @@ pub struct AddressSchema {
          (name = "queries", description = "Read a read model; send `X-Consistency-Token` to read your own writes"),
          (name = "audit", description = "Auditors and analysts: the event log with its metadata, a stream's past state, the hash-chain check, the log live"),
          (name = "operations", description = "Health and metrics for orchestrators"),
-         (name = "webhooks", description = "Signed callbacks from the payment gateway")),
+         (name = "webhooks", description = "Signed callbacks from the payment gateway"),
+         (name = "auth", description = "Customers sign in: an access token of 15 minutes and a refresh token that rotates on every use")),
 )]
 pub struct ApiDoc;
 

@@ -62,6 +62,26 @@ impl RateLimiter {
         f64::from(self.limit.per_minute.max(1)) / 60.0
     }
 
+    /// Whether `key`'s bucket holds a token now, taking none: for limits that
+    /// count only some requests (failed sign-ins) but refuse all while empty.
+    pub fn would_allow(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let capacity = f64::from(self.limit.burst.max(1));
+        let rate = self.rate_per_second();
+        let Ok(buckets) = self.buckets.lock() else {
+            return Ok(());
+        };
+        let Some(bucket) = buckets.get(key) else {
+            return Ok(());
+        };
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * rate).min(capacity);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - tokens) / rate))
+        }
+    }
+
     /// Takes one token from `key`'s bucket, if there is one.
     pub fn check(&self, key: &str, now: Instant) -> Standing {
         let capacity = f64::from(self.limit.burst.max(1));

@@ -192,6 +192,12 @@ pub fn app_state(
         auth: Arc::new(auth),
         cart_tokens: CartTokens::new(&cart_secret),
         rate_limiter,
+        // Ten failures at once, then two a minute: a guesser gets ~3,000 tries a
+        // day per account, a customer who mistypes never notices.
+        sign_in_failures: RateLimiter::new(RateLimit {
+            per_minute: 2,
+            burst: 10,
+        }),
         search,
         settings: Settings {
             consistency_wait: Duration::from_millis(config.consistency_wait_ms),

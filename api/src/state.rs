@@ -34,6 +34,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub cart_tokens: CartTokens,
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Failed sign-ins, per account and per client address: always on.
+    pub sign_in_failures: Arc<RateLimiter>,
     /// The product search index (`None` where this process keeps none).
     pub search: Option<Arc<projections::search::SearchIndex>>,
     pub settings: Settings,

@@ -2,6 +2,7 @@
 //! part of what. [`store`] and [`execute`] are the path every API command takes;
 //! [`event_store`] builds cqrs-es frameworks over the same table for other callers.
 
+pub mod accounts;
 pub mod cart_workflows;
 pub mod catalog;
 pub mod checkout;

@@ -29,8 +29,10 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use domain::personal::{erased_value, personal_fields, PersonalFields};
+use hmac::{Hmac, Mac};
 use lru::LruCache;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
@@ -78,6 +80,8 @@ pub enum PersonalDataError {
 /// The master key, and the data keys unwrapped so far.
 pub struct DataKeys {
     master: XChaCha20Poly1305,
+    /// Keys the e-mail index ([`Self::email_index`]); derived from the master key.
+    index_key: [u8; 32],
     cache: Mutex<LruCache<Uuid, (DataKey, Instant)>>,
 }
 
@@ -102,12 +106,27 @@ impl DataKeys {
             .map_err(|_| PersonalDataError::BadMasterKey)?;
         let master = XChaCha20Poly1305::new_from_slice(&bytes)
             .map_err(|_| PersonalDataError::BadMasterKey)?;
+        let index_key = Sha256::new()
+            .chain_update(b"commerce personal data: e-mail index\0")
+            .chain_update(&bytes)
+            .finalize()
+            .into();
         Ok(DataKeys {
             master,
+            index_key,
             cache: Mutex::new(LruCache::new(
                 NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN),
             )),
         })
+    }
+
+    /// The keyed hash an e-mail address is found by without being stored:
+    /// HMAC-SHA256 of the address in lower case.
+    pub fn email_index(&self, email: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(email.to_lowercase().as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     fn cached(&self, subject: Uuid) -> Option<DataKey> {

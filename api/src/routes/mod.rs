@@ -1,6 +1,7 @@
 //! The router: every route of the API, and the layers all of them share.
 
 pub mod audit;
+pub mod auth;
 pub mod commands;
 pub mod health;
 pub mod metrics;
@@ -33,7 +34,7 @@ const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     use self::commands::{
-        carts as c, inventory as i, orders as o, payments as pay, products as p,
+        carts as c, customers as cust, inventory as i, orders as o, payments as pay, products as p,
         promotions as promo, returns as r, shipping_and_tax as ship,
     };
     let commands = Router::new()
@@ -49,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route("/commands/inventory/{sku}/register", post(i::register))
         .route("/commands/inventory/{sku}/receive", post(i::receive))
         .route("/commands/inventory/{sku}/adjust", post(i::adjust))
+        .route("/commands/customers", post(cust::register))
+        .route("/commands/customers/{id}/erase", post(cust::erase))
         .route("/commands/carts", post(c::open))
         .route("/commands/carts/{id}/add-item", post(c::add_item))
         .route(
@@ -132,6 +135,9 @@ pub fn router(state: AppState) -> Router {
         .merge(queries)
         .merge(audit)
         .route("/webhooks/payments", post(webhooks::payments))
+        .route("/auth/sign-in", post(auth::sign_in))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/sign-out", post(auth::sign_out))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(|| async { axum::response::Html(DOCS_PAGE) }))
         .route("/health/live", get(health::live))

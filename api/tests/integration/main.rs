@@ -9,6 +9,7 @@ mod binary;
 mod checkout_process;
 mod commands_and_queries;
 mod concurrency;
+mod customers;
 mod database_outage;
 mod fixtures;
 mod health;

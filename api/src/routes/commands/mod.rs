@@ -25,6 +25,7 @@ macro_rules! admin_command_without_body {
 }
 
 pub mod carts;
+pub mod customers;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
