@@ -397,6 +397,21 @@ pub async fn unseal<'e>(
     .await
 }
 
+/// [`unseal`] for events read with their hashes (the audit API, exports). The
+/// hash beside an opened payload is the stored one: it covers the sealed text.
+pub async fn unseal_hashed<'e>(
+    executor: impl PgExecutor<'e>,
+    events: &mut [crate::integrity::HashedEvent],
+) -> Result<(), PersonalDataError> {
+    unseal_payloads(
+        executor,
+        events
+            .iter_mut()
+            .map(|h| (h.event.event_type.as_str(), &mut h.event.payload)),
+    )
+    .await
+}
+
 /// [`unseal`] for payloads read without the rest of their event: `(event_type,
 /// payload)` pairs.
 pub async fn unseal_payloads<'a, 'e>(

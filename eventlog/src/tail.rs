@@ -55,6 +55,11 @@ impl LogTail {
         self.checkpoint
     }
 
+    /// The pool it reads with.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Moves the reader, after its user handled a batch or was told to start over.
     pub fn seek(&mut self, checkpoint: Checkpoint) {
         self.checkpoint = checkpoint;

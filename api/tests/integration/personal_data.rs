@@ -176,6 +176,20 @@ async fn an_erased_customer_is_nowhere_in_the_database_and_every_chain_still_ver
     assert_eq!(view.body["total"], total, "amounts stay");
 
     let auditor = app.token("auditor-1", api::auth::Role::Auditor);
+    // The auditors' view of the order's stream reads the fields as erased too.
+    let history = app
+        .query(
+            &format!("/audit/streams/Order/{order}"),
+            Caller::Bearer(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    let text = history.body.to_string();
+    assert!(
+        !text.contains(EMAIL) && text.contains(domain::personal::ERASED_EMAIL),
+        "{text}"
+    );
     let verdict = app
         .query("/audit/verify", Caller::Bearer(&auditor), None)
         .await;

@@ -67,6 +67,13 @@ pub async fn run(pool: &PgPool, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut rows = query.fetch(pool);
     let mut exported = 0u64;
     while let Some(event) = rows.try_next().await.context("failed to read the log")? {
+        // Personal fields in the clear with PERSONAL_DATA_KEY, as erased once
+        // their subject is; sealed without the key.
+        let mut one = [event];
+        eventlog::personal::unseal_hashed(pool, &mut one)
+            .await
+            .context("failed to open a personal field")?;
+        let [event] = one;
         writer.write(event)?;
         exported += 1;
         bar.inc(1);

@@ -190,7 +190,10 @@ pub async fn events(
         Some(cursor) => decode_cursor("cursor", cursor)?,
         None => Checkpoint::START,
     };
-    let (items, next) = read_page(&state.pool, &filter, after, limit).await?;
+    let (mut items, next) = read_page(&state.pool, &filter, after, limit).await?;
+    eventlog::personal::unseal_hashed(&state.pool, &mut items)
+        .await
+        .map_err(eventlog::Error::from)?;
     let resume = items.last().map_or(after, |last| last.event.checkpoint());
     Ok(private_json(&EventPage {
         items,
@@ -259,7 +262,10 @@ pub async fn stream(
     let kind = AggregateKind::parse(&kind)
         .map_err(|error| ApiError::bad_request("unknown_aggregate_type", error.to_string()))?;
     let point = params.point()?;
-    let history = stream_history(&state.pool, kind.type_name(), &id).await?;
+    let mut history = stream_history(&state.pool, kind.type_name(), &id).await?;
+    eventlog::personal::unseal_hashed(&state.pool, &mut history)
+        .await
+        .map_err(eventlog::Error::from)?;
     if history.is_empty() {
         return Err(ApiError::Missing(format!(
             "no events in the stream {}/{id}",
