@@ -52,6 +52,35 @@ pub fn router(state: AppState) -> Router {
         .route("/commands/inventory/{sku}/adjust", post(i::adjust))
         .route("/commands/customers", post(cust::register))
         .route("/commands/customers/{id}/erase", post(cust::erase))
+        .route(
+            "/commands/customers/{id}/verify-email",
+            post(cust::verify_email),
+        )
+        .route(
+            "/commands/customers/{id}/change-email",
+            post(cust::change_email),
+        )
+        .route(
+            "/commands/customers/{id}/change-name",
+            post(cust::change_name),
+        )
+        .route(
+            "/commands/customers/{id}/addresses",
+            post(cust::add_address),
+        )
+        .route(
+            "/commands/customers/{id}/addresses/{address_id}/change",
+            post(cust::change_address),
+        )
+        .route(
+            "/commands/customers/{id}/addresses/{address_id}/remove",
+            post(cust::remove_address),
+        )
+        .route(
+            "/commands/customers/{id}/addresses/{address_id}/make-default",
+            post(cust::make_default_address),
+        )
+        .route("/commands/customers/{id}/close", post(cust::close))
         .route("/commands/carts", post(c::open))
         .route("/commands/carts/{id}/add-item", post(c::add_item))
         .route(
@@ -106,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let queries = Router::new()
         .route("/queries/carts/{id}", get(queries::carts::get))
+        .route("/queries/customers/{id}", get(queries::customers::get))
         .route("/queries/orders", get(queries::orders::list))
         .route("/queries/orders/{id}", get(queries::orders::get))
         .route("/queries/returns", get(queries::orders::returns))

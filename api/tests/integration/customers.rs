@@ -203,3 +203,111 @@ async fn an_erased_customer_cannot_sign_in_and_their_address_is_free_again(pool:
     );
     assert_eq!(register(&app, "ada@example.com").await.status, 201);
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn the_address_book_s_default_is_where_a_checkout_goes_and_the_address_verifies(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool, true).await;
+    let registered = register(&app, "ada@example.com").await;
+    let id = registered.body["id"].as_str().unwrap().to_owned();
+    let token = sign_in(&app, "ada@example.com", PASSWORD).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = Caller::Bearer(&token);
+
+    let added = app
+        .command(
+            &format!("/commands/customers/{id}/addresses"),
+            Caller::Bearer(&token),
+            json!({"address": crate::fixtures::address()}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let address_id = added.body["address_id"].as_str().unwrap().to_owned();
+    let made_default = app
+        .command(
+            &format!("/commands/customers/{id}/addresses/{address_id}/make-default"),
+            Caller::Bearer(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(made_default.status, 200, "{}", made_default.body);
+    let profile = app
+        .query(&format!("/queries/customers/{id}"), me, None)
+        .await;
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    assert_eq!(profile.body["email"], "ada@example.com");
+    assert_eq!(profile.body["email_verified"], false);
+    assert_eq!(profile.body["addresses"][0]["default"], true);
+    let stranger = app.token(&uuid::Uuid::new_v4().to_string(), api::auth::Role::Customer);
+    let hidden = app
+        .query(
+            &format!("/queries/customers/{id}"),
+            Caller::Bearer(&stranger),
+            None,
+        )
+        .await;
+    assert_eq!(hidden.status, 404);
+
+    // A checkout that names neither goes to the account's address and default.
+    crate::fixtures::published_product(&app, "MUG-1", 1250, "mugs").await;
+    crate::fixtures::stocked(&app, "MUG-1", 0, 5).await;
+    let who = crate::fixtures::Customer {
+        id: id.parse().unwrap(),
+        token: token.clone(),
+    };
+    let cart = crate::fixtures::customer_cart(&app, &who).await;
+    crate::fixtures::add_item(&app, &cart, Caller::Bearer(&token), "MUG-1", 1).await;
+    let checked_out = app
+        .command(
+            &format!("/commands/carts/{cart}/checkout"),
+            Caller::Bearer(&token),
+            json!({"payment_token": "tok_visa"}),
+        )
+        .await;
+    assert_eq!(checked_out.status, 200, "{}", checked_out.body);
+    let order =
+        crate::fixtures::order_view(&app, &who, checked_out.body["order_id"].as_str().unwrap())
+            .await;
+    assert_eq!(order["email"], "ada@example.com");
+    assert_eq!(order["shipping_address"]["city"], "London");
+
+    // The token sent to the address verifies it; another does not.
+    let tokens = api::auth::CartTokens::new(&api::secret::Secret::new(format!(
+        "cart-tokens:{JWT_SECRET}"
+    )));
+    let index = commands::accounts::email_index("ada@example.com").unwrap();
+    let expires = chrono::Utc::now().timestamp() + 60;
+    let forged = tokens.email_verification(who_id(&id), &[0; 32], expires);
+    let refused = app
+        .command(
+            &format!("/commands/customers/{id}/verify-email"),
+            Caller::Anonymous,
+            json!({"token": forged}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.code(), "verification_invalid");
+    let verified = app
+        .command(
+            &format!("/commands/customers/{id}/verify-email"),
+            Caller::Anonymous,
+            json!({"token": tokens.email_verification(who_id(&id), &index, expires)}),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    let profile = app
+        .query(
+            &format!("/queries/customers/{id}"),
+            Caller::Bearer(&token),
+            None,
+        )
+        .await;
+    assert_eq!(profile.body["email_verified"], true, "{}", profile.body);
+}
+
+fn who_id(id: &str) -> domain::shared::CustomerId {
+    domain::shared::CustomerId::new(id.parse().unwrap())
+}

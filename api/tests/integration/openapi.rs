@@ -53,6 +53,24 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/commands/payments/{id}/refund"),
     ("post", "/commands/customers"),
     ("post", "/commands/customers/{id}/erase"),
+    ("post", "/commands/customers/{id}/verify-email"),
+    ("post", "/commands/customers/{id}/change-email"),
+    ("post", "/commands/customers/{id}/change-name"),
+    ("post", "/commands/customers/{id}/addresses"),
+    (
+        "post",
+        "/commands/customers/{id}/addresses/{address_id}/change",
+    ),
+    (
+        "post",
+        "/commands/customers/{id}/addresses/{address_id}/remove",
+    ),
+    (
+        "post",
+        "/commands/customers/{id}/addresses/{address_id}/make-default",
+    ),
+    ("post", "/commands/customers/{id}/close"),
+    ("get", "/queries/customers/{id}"),
     ("get", "/queries/carts/{id}"),
     ("get", "/queries/orders"),
     ("get", "/queries/orders/{id}"),
@@ -88,6 +106,11 @@ const OPERATIONAL_ROUTES: &[(&str, &str)] = &[
 /// Commands whose request has a JSON body (the others take none).
 const WITH_BODY: &[&str] = &[
     "/commands/customers",
+    "/commands/customers/{id}/verify-email",
+    "/commands/customers/{id}/change-email",
+    "/commands/customers/{id}/change-name",
+    "/commands/customers/{id}/addresses",
+    "/commands/customers/{id}/addresses/{address_id}/change",
     "/commands/products",
     "/commands/products/{id}/update",
     "/commands/products/{id}/change-price",

@@ -258,6 +258,14 @@ impl Aggregate for Customer {
                 state.erased_at = Some(erased_at);
                 state.addresses.clear();
                 state.default_shipping_address = None;
+                // As the log reads them now that the key is gone.
+                if let (Ok(email), Ok(name)) = (
+                    Email::new(crate::personal::ERASED_EMAIL),
+                    PersonName::new(crate::personal::ERASED_TEXT),
+                ) {
+                    state.email = email;
+                    state.name = name;
+                }
             }
         }
     }

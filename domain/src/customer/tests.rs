@@ -295,7 +295,10 @@ fn an_erased_customer_refuses_everything_and_erasing_again_changes_nothing() {
     for event in erased {
         cqrs_es::Aggregate::apply(&mut customer, event);
     }
-    assert!(customer.state().unwrap().addresses.is_empty());
+    let state = customer.state().unwrap();
+    assert!(state.addresses.is_empty());
+    assert_eq!(state.email.as_str(), crate::personal::ERASED_EMAIL);
+    assert_eq!(state.name.as_str(), crate::personal::ERASED_TEXT);
 }
 
 #[test]

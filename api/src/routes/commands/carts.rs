@@ -84,10 +84,15 @@ pub struct AttachCustomer {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Checkout {
-    #[schema(value_type = String, example = "ada@example.com")]
-    pub email: Email,
-    #[schema(value_type = AddressSchema)]
-    pub shipping_address: PostalAddress,
+    /// Required for a guest; a signed-in customer's account address otherwise.
+    #[schema(value_type = Option<String>, example = "ada@example.com")]
+    #[serde(default)]
+    pub email: Option<Email>,
+    /// Required for a guest; a signed-in customer's default shipping address
+    /// otherwise (`shipping_address_required` when their book has none).
+    #[schema(value_type = Option<AddressSchema>)]
+    #[serde(default)]
+    pub shipping_address: Option<PostalAddress>,
     /// The payment gateway's token for the customer's payment method (never a
     /// card number: those are refused).
     #[schema(value_type = String, example = "tok_visa")]
@@ -124,6 +129,45 @@ pub fn customer_id(principal: &Principal) -> Result<CustomerId, ApiError> {
     Uuid::parse_str(&principal.subject)
         .map(CustomerId::new)
         .map_err(|_| ApiError::Forbidden("a customer token's subject must be a UUID".into()))
+}
+
+/// Where a checkout's order goes and whom it tells: as given, else from the
+/// signed-in customer's account (their address, their default shipping address).
+async fn contact_for_checkout(
+    state: &AppState,
+    context: &CommandContext,
+    email: Option<Email>,
+    address: Option<PostalAddress>,
+) -> Result<(Email, PostalAddress), ApiError> {
+    let account = match (&email, &address, &context.principal) {
+        (Some(_), Some(_), _) => None,
+        (_, _, Some(principal)) if principal.role == crate::auth::Role::Customer => {
+            let id = customer_id(principal)?;
+            let (loaded, _) = state
+                .stores
+                .of::<domain::customer::Customer>()
+                .load(&id.as_uuid().to_string())
+                .await?;
+            loaded
+                .aggregate
+                .state()
+                .filter(|c| c.erased_at.is_none() && c.closed_at.is_none())
+                .cloned()
+        }
+        _ => None,
+    };
+    let email = email
+        .or_else(|| account.as_ref().map(|c| c.email.clone()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "email_required",
+                "a checkout names an e-mail address (or is sent by a signed-in customer)",
+            )
+        })?;
+    let address = address
+        .or_else(|| account.as_ref().and_then(|c| c.shipping_address().cloned()))
+        .ok_or_else(|| ApiError::bad_request("shipping_address_required", "a checkout names a shipping address (or its customer has a default shipping address)"))?;
+    Ok((email, address))
 }
 
 /// The opened cart's state; 404 before it was opened.
@@ -507,6 +551,8 @@ pub async fn checkout(
         .load_stored(&cart_id.to_string())
         .await?;
     let cart = opened(&loaded, cart_id)?;
+    let (email, shipping_address) =
+        contact_for_checkout(&state, &context, body.email, body.shipping_address).await?;
     let prices = cart_workflows::current_prices(&state.catalog, &loaded.aggregate).await?;
     // From the Idempotency-Key when there is one: a retry redeems for the same order.
     let order_id = OrderId::new(super::orders::new_id(&context, b"checkout"));
@@ -514,7 +560,7 @@ pub async fn checkout(
         .deliveries
         .for_checkout(
             cart.currency,
-            body.shipping_address.fields(),
+            shipping_address.fields(),
             body.shipping_method.map(ShippingMethodId::new),
         )
         .await?;
@@ -532,8 +578,8 @@ pub async fn checkout(
         command: Box::new(CartCommand::CheckOutCart {
             order_id,
             current_prices: prices.clone(),
-            email: body.email,
-            shipping_address: body.shipping_address,
+            email,
+            shipping_address,
             payment_token: body.payment_token,
             checked_out_at: Utc::now(),
         }),

@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
 use commands::accounts::{self, passwords, ClaimEmail, Forget};
-use domain::customer::{Customer, CustomerCommand, SignUp};
-use domain::shared::{CustomerId, Email, PersonName};
-use serde::Deserialize;
+use domain::customer::{AddressId, Customer, CustomerCommand, SignUp};
+use domain::shared::{CustomerId, Email, PersonName, PostalAddress};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Call, CommandContext};
@@ -72,9 +72,299 @@ pub async fn register(
         sign_up: SignUp::Password,
         registered_at: Utc::now(),
     };
-    Call::<Customer>::new(customer_id, "register-customer", command)
+    let answer = Call::<Customer>::new(customer_id, "register-customer", command)
         .creating()
         .with_hook(&claim)
+        .send(&state, &context)
+        .await?;
+    send_verification(&state, customer_id, &claim.email_index);
+    Ok(answer)
+}
+
+/// How long an e-mail verification token is good for.
+const VERIFICATION_TTL_SECONDS: i64 = 48 * 3600;
+
+/// Sends the customer a token that verifies their address. Until notifications
+/// exist it is logged (with the customer's id, never the address).
+fn send_verification(state: &AppState, customer_id: CustomerId, email_index: &[u8; 32]) {
+    let token = state.cart_tokens.email_verification(
+        customer_id,
+        email_index,
+        Utc::now().timestamp() + VERIFICATION_TTL_SECONDS,
+    );
+    tracing::info!(
+        customer_id = %customer_id.as_uuid(),
+        verification_token = %token,
+        "e-mail verification token (no notifications are configured: POST it to /commands/customers/{{id}}/verify-email)"
+    );
+}
+
+/// The caller's own account (or any, for an admin); 404 for another's.
+fn own_account(caller: &Allowed<AdminsAndCustomers>, id: Uuid) -> Result<CustomerId, ApiError> {
+    let principal = caller.principal();
+    if principal.is_admin() || principal.subject == id.to_string() {
+        Ok(CustomerId::new(id))
+    } else {
+        // Another customer's account: as if it did not exist.
+        Err(ApiError::Missing(format!("no customer {id}")))
+    }
+}
+
+/// The customer's current state; 404 before registration.
+async fn current(
+    state: &AppState,
+    customer_id: CustomerId,
+) -> Result<domain::customer::CustomerState, ApiError> {
+    let (loaded, _) = state
+        .stores
+        .of::<Customer>()
+        .load(&customer_id.to_string())
+        .await?;
+    loaded
+        .aggregate
+        .state()
+        .cloned()
+        .ok_or_else(|| ApiError::Missing(format!("no customer {customer_id}")))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmail {
+    /// The token sent to the address.
+    #[schema(min_length = 1, max_length = 100)]
+    pub token: String,
+}
+
+#[utoipa::path(post, path = "/commands/customers/{id}/verify-email", tag = "commands",
+    params(("id" = Uuid, Path)), request_body = VerifyEmail,
+    responses((status = 200, body = super::CommandAccepted),
+        (status = 422, description = "`verification_invalid`: not a token for this account's current address, or expired")))]
+pub async fn verify_email(
+    State(state): State<AppState>,
+    context: CommandContext,
+    Path(id): Path<Uuid>,
+    Json(body): Json<VerifyEmail>,
+) -> Result<Response, ApiError> {
+    // The token is the proof: whoever holds it received the mail.
+    let customer_id = CustomerId::new(id);
+    let customer = current(&state, customer_id).await?;
+    let index = accounts::email_index(customer.email.as_str()).map_err(internal)?;
+    if !state
+        .cart_tokens
+        .verifies_email(&body.token, customer_id, &index, Utc::now().timestamp())
+    {
+        return Err(ApiError::Refused {
+            code: "verification_invalid",
+            detail: "this token does not verify the account's current address, or it expired"
+                .into(),
+        });
+    }
+    let command = CustomerCommand::VerifyEmail {
+        email: customer.email,
+        verified_at: Utc::now(),
+    };
+    Call::<Customer>::new(customer_id, "verify-email", command)
+        .send(&state, &context)
+        .await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmail {
+    #[schema(max_length = 254, example = "ada@example.org")]
+    pub email: String,
+}
+
+impl std::fmt::Debug for ChangeEmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeEmail").finish_non_exhaustive()
+    }
+}
+
+#[utoipa::path(post, path = "/commands/customers/{id}/change-email", tag = "commands",
+    params(("id" = Uuid, Path)), request_body = ChangeEmail,
+    responses((status = 200, body = super::CommandAccepted),
+        (status = 409, description = "`email_taken`")),
+    security(("bearer" = [])))]
+pub async fn change_email(
+    State(state): State<AppState>,
+    caller: Allowed<AdminsAndCustomers>,
+    context: CommandContext,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ChangeEmail>,
+) -> Result<Response, ApiError> {
+    let customer_id = own_account(&caller, id)?;
+    let email = Email::new(body.email).map_err(|e| invalid("invalid_email", e.to_string()))?;
+    let before = current(&state, customer_id).await?;
+    let claim = ClaimEmail {
+        customer_id,
+        email_index: accounts::email_index(email.as_str()).map_err(internal)?,
+        releasing: Some(accounts::email_index(before.email.as_str()).map_err(internal)?),
+        password_hash: None,
+    };
+    if before.email == email {
+        // Nothing to claim: the command records nothing.
+        return Call::<Customer>::new(
+            customer_id,
+            "change-email",
+            CustomerCommand::ChangeEmail { email },
+        )
+        .send(&state, &context)
+        .await;
+    }
+    let answer = Call::<Customer>::new(
+        customer_id,
+        "change-email",
+        CustomerCommand::ChangeEmail { email },
+    )
+    .with_hook(&claim)
+    .send(&state, &context)
+    .await?;
+    send_verification(&state, customer_id, &claim.email_index);
+    Ok(answer)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeName {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+}
+
+#[utoipa::path(post, path = "/commands/customers/{id}/change-name", tag = "commands",
+    params(("id" = Uuid, Path)), request_body = ChangeName,
+    responses((status = 200, body = super::CommandAccepted)),
+    security(("bearer" = [])))]
+pub async fn change_name(
+    State(state): State<AppState>,
+    caller: Allowed<AdminsAndCustomers>,
+    context: CommandContext,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ChangeName>,
+) -> Result<Response, ApiError> {
+    let customer_id = own_account(&caller, id)?;
+    let name = PersonName::new(body.name).map_err(|e| invalid("invalid_name", e.to_string()))?;
+    Call::<Customer>::new(
+        customer_id,
+        "change-name",
+        CustomerCommand::ChangeName { name },
+    )
+    .send(&state, &context)
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressBody {
+    #[schema(value_type = crate::openapi::AddressSchema)]
+    pub address: PostalAddress,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AddressAdded {
+    pub address_id: Uuid,
+}
+
+#[utoipa::path(post, path = "/commands/customers/{id}/addresses", tag = "commands",
+    params(("id" = Uuid, Path)), request_body = AddressBody,
+    responses((status = 200, body = super::CommandAccepted,
+        description = "also `address_id`, the new address's id in the book")),
+    security(("bearer" = [])))]
+pub async fn add_address(
+    State(state): State<AppState>,
+    caller: Allowed<AdminsAndCustomers>,
+    context: CommandContext,
+    Path(id): Path<Uuid>,
+    Json(body): Json<AddressBody>,
+) -> Result<Response, ApiError> {
+    let customer_id = own_account(&caller, id)?;
+    let address_id = AddressId::new(Uuid::new_v4());
+    let command = CustomerCommand::AddAddress {
+        address_id,
+        address: body.address,
+    };
+    Call::<Customer>::new(customer_id, "add-address", command)
+        .answering(AddressAdded {
+            address_id: address_id.as_uuid(),
+        })
+        .send(&state, &context)
+        .await
+}
+
+#[utoipa::path(post, path = "/commands/customers/{id}/addresses/{address_id}/change", tag = "commands",
+    params(("id" = Uuid, Path), ("address_id" = Uuid, Path)), request_body = AddressBody,
+    responses((status = 200, body = super::CommandAccepted)),
+    security(("bearer" = [])))]
+pub async fn change_address(
+    State(state): State<AppState>,
+    caller: Allowed<AdminsAndCustomers>,
+    context: CommandContext,
+    Path((id, address_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<AddressBody>,
+) -> Result<Response, ApiError> {
+    let customer_id = own_account(&caller, id)?;
+    let command = CustomerCommand::ChangeAddress {
+        address_id: AddressId::new(address_id),
+        address: body.address,
+    };
+    Call::<Customer>::new(customer_id, "change-address", command)
+        .send(&state, &context)
+        .await
+}
+
+#[utoipa::path(post, path = "/commands/customers/{id}/addresses/{address_id}/remove", tag = "commands",
+    params(("id" = Uuid, Path), ("address_id" = Uuid, Path)),
+    responses((status = 200, body = super::CommandAccepted)),
+    security(("bearer" = [])))]
+pub async fn remove_address(
+    State(state): State<AppState>,
+    caller: Allowed<AdminsAndCustomers>,
+    context: CommandContext,
+    Path((id, address_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    let customer_id = own_account(&caller, id)?;
+    let command = CustomerCommand::RemoveAddress {
+        address_id: AddressId::new(address_id),
+    };
+    Call::<Customer>::new(customer_id, "remove-address", command)
+        .send(&state, &context)
+        .await
+}
+
+#[utoipa::path(post, path = "/commands/customers/{id}/addresses/{address_id}/make-default", tag = "commands",
+    params(("id" = Uuid, Path), ("address_id" = Uuid, Path)),
+    responses((status = 200, body = super::CommandAccepted)),
+    security(("bearer" = [])))]
+pub async fn make_default_address(
+    State(state): State<AppState>,
+    caller: Allowed<AdminsAndCustomers>,
+    context: CommandContext,
+    Path((id, address_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    let customer_id = own_account(&caller, id)?;
+    let command = CustomerCommand::SetDefaultShippingAddress {
+        address_id: AddressId::new(address_id),
+    };
+    Call::<Customer>::new(customer_id, "set-default-shipping-address", command)
+        .send(&state, &context)
+        .await
+}
+
+#[utoipa::path(post, path = "/commands/customers/{id}/close", tag = "commands",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = super::CommandAccepted)),
+    security(("bearer" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    caller: Allowed<AdminsAndCustomers>,
+    context: CommandContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let customer_id = own_account(&caller, id)?;
+    let command = CustomerCommand::CloseAccount {
+        closed_at: Utc::now(),
+    };
+    Call::<Customer>::new(customer_id, "close-account", command)
         .send(&state, &context)
         .await
 }
@@ -93,12 +383,7 @@ pub async fn erase(
     context: CommandContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let principal = caller.principal();
-    if !principal.is_admin() && principal.subject != id.to_string() {
-        // Another customer's account: as if it did not exist.
-        return Err(ApiError::Missing(format!("no customer {id}")));
-    }
-    let customer_id = CustomerId::new(id);
+    let customer_id = own_account(&caller, id)?;
     let forget = Forget { customer_id };
     let command = CustomerCommand::EraseCustomer {
         erased_at: Utc::now(),

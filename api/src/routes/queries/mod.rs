@@ -4,6 +4,7 @@
 //! answers 404, so ids cannot be probed).
 
 pub mod carts;
+pub mod customers;
 pub mod hot;
 pub mod inventory;
 pub mod orders;
