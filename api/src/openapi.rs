@@ -54,7 +54,7 @@ pub struct AddressSchema {
         commands::customers::change_name, commands::customers::add_address,
         commands::customers::change_address, commands::customers::remove_address,
         commands::customers::make_default_address, commands::customers::close,
-        auth::sign_in, auth::refresh, auth::sign_out,
+        auth::sign_in, auth::sign_in_external, auth::refresh, auth::sign_out,
         queries::carts::get, queries::customers::get, queries::orders::get, queries::orders::list, queries::orders::returns,
         queries::inventory::get, queries::inventory::list, queries::payments::list,
         queries::products::get, queries::products::list,

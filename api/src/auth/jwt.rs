@@ -178,6 +178,35 @@ impl Authenticator {
         }
     }
 
+    /// Who an outside issuer's token says its customer is: the customer id here,
+    /// the issuer, and the `email` and `name` claims (OpenID Connect's standard
+    /// claims), for a first sign-in that opens their account.
+    pub fn external_profile(&self, token: &str) -> Result<ExternalProfile, TokenError> {
+        let issuer = self
+            .external
+            .as_ref()
+            .ok_or_else(|| TokenError::Invalid("no outside issuer is configured".into()))?;
+        let header = decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(TokenError::Invalid("not an outside issuer's token".into()));
+        }
+        let key = issuer.key(header.kid.as_deref())?;
+        let data = decode::<ProfileClaims>(token, key, &issuer.validation).map_err(|e| match e
+            .kind()
+        {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+            _ => TokenError::Invalid(e.to_string()),
+        })?;
+        let claims = data.claims;
+        Ok(ExternalProfile {
+            customer_id: external_customer_id(&issuer.issuer, &claims.sub),
+            issuer: issuer.issuer.clone(),
+            email: claims.email,
+            email_verified: claims.email_verified.unwrap_or(false),
+            name: claims.name,
+        })
+    }
+
     /// A signed token for `subject` in `role`, valid for `ttl_seconds`.
     pub fn mint(&self, subject: &str, role: Role, ttl_seconds: i64) -> Result<String, TokenError> {
         let (_, key) = self.own.as_ref().ok_or(TokenError::CannotMint)?;
@@ -193,6 +222,29 @@ impl Authenticator {
         encode(&Header::new(Algorithm::HS256), &claims, key)
             .map_err(|e| TokenError::Invalid(e.to_string()))
     }
+}
+
+/// The standard claims of an OpenID Connect ID token that open an account.
+#[derive(Debug, Deserialize)]
+struct ProfileClaims {
+    sub: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<bool>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// What an outside issuer says of its customer.
+#[derive(Debug, Clone)]
+pub struct ExternalProfile {
+    pub customer_id: Uuid,
+    pub issuer: String,
+    pub email: Option<String>,
+    /// The issuer checked the address (`email_verified`).
+    pub email_verified: bool,
+    pub name: Option<String>,
 }
 
 /// The customer id of `subject` at `issuer`: a name-based UUID (v5), so it needs

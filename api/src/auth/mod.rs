@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use cart_tokens::CartTokens;
 pub use jwt::{
-    external_customer_id, Authenticator, Claims, ExternalIssuer, TokenError, OWN_AUDIENCE,
-    OWN_ISSUER,
+    external_customer_id, Authenticator, Claims, ExternalIssuer, ExternalProfile, TokenError,
+    OWN_AUDIENCE, OWN_ISSUER,
 };
 
 use crate::error::ApiError;

@@ -193,3 +193,107 @@ pub async fn sign_out(
         .map_err(internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Exchanges an outside OpenID Connect issuer's ID token (as the bearer token)
+/// for this service's tokens. The first time, it opens the customer's account
+/// with the token's `email` and `name`: only when the issuer verified the address
+/// (`email_verified`), and never over another account's address, so nobody takes
+/// over an account by naming its address at some provider.
+#[utoipa::path(post, path = "/auth/sign-in/external", tag = "auth",
+    responses((status = 200, body = SignedIn),
+        (status = 401, description = "no outside issuer's token, or one for another audience or issuer"),
+        (status = 409, description = "`email_taken`: another account has the token's address"),
+        (status = 422, description = "`provider_email_unverified`: the first sign-in needs an address the issuer verified")),
+    security(("bearer" = [])))]
+pub async fn sign_in_external(
+    State(state): State<AppState>,
+    context: crate::routes::commands::CommandContext,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or_else(|| {
+            ApiError::Unauthorized("send the issuer's ID token as the bearer token".into())
+        })?;
+    let profile = state
+        .auth
+        .external_profile(token.trim())
+        .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    let customer = CustomerId::new(profile.customer_id);
+    let (loaded, _) = state
+        .stores
+        .of::<Customer>()
+        .load(&customer.to_string())
+        .await?;
+    match loaded.aggregate.state() {
+        Some(account) if account.erased_at.is_some() || account.closed_at.is_some() => {
+            return Err(ApiError::Unauthorized("this account is closed".into()));
+        }
+        Some(_) => {}
+        None => open_external_account(&state, &context, customer, &profile).await?,
+    }
+    let refresh = tokens::start_family(&state.pool, customer, Utc::now())
+        .await
+        .map_err(internal)?;
+    signed_in(&state, customer, refresh)
+}
+
+async fn open_external_account(
+    state: &AppState,
+    context: &crate::routes::commands::CommandContext,
+    customer: CustomerId,
+    profile: &crate::auth::ExternalProfile,
+) -> Result<(), ApiError> {
+    use domain::customer::{CustomerCommand, SignUp};
+    use domain::shared::{Email, PersonName};
+    let refused = |code, detail: &str| ApiError::Refused {
+        code,
+        detail: detail.into(),
+    };
+    let email = profile
+        .email
+        .as_deref()
+        .filter(|_| profile.email_verified)
+        .and_then(|e| Email::new(e).ok())
+        .ok_or_else(|| {
+            refused(
+                "provider_email_unverified",
+                "the issuer's token carries no e-mail address it verified",
+            )
+        })?;
+    let name = profile
+        .name
+        .as_deref()
+        .and_then(|n| PersonName::new(n).ok())
+        .or_else(|| {
+            let local = email.as_str().split('@').next().unwrap_or_default();
+            PersonName::new(local).ok()
+        })
+        .ok_or_else(|| refused("invalid_name", "the issuer's token carries no usable name"))?;
+    let claim = commands::accounts::ClaimEmail {
+        customer_id: customer,
+        email_index: accounts::email_index(email.as_str()).map_err(internal)?,
+        releasing: None,
+        password_hash: None,
+    };
+    let command = CustomerCommand::RegisterCustomer {
+        customer_id: customer,
+        email,
+        name,
+        sign_up: SignUp::External {
+            issuer: profile.issuer.clone(),
+        },
+        registered_at: Utc::now(),
+    };
+    crate::routes::commands::Call::<Customer>::new(customer, "register-customer", command)
+        .creating()
+        .with_hook(&claim)
+        .run(state, context)
+        .await?;
+    Ok(())
+}

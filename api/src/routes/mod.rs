@@ -166,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit)
         .route("/webhooks/payments", post(webhooks::payments))
         .route("/auth/sign-in", post(auth::sign_in))
+        .route("/auth/sign-in/external", post(auth::sign_in_external))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/sign-out", post(auth::sign_out))
         .route("/openapi.json", get(openapi_json))

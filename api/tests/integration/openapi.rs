@@ -95,6 +95,7 @@ const API_ROUTES: &[(&str, &str)] = &[
 /// gateway's webhooks, and customers' sign-in.
 const OPERATIONAL_ROUTES: &[(&str, &str)] = &[
     ("post", "/auth/sign-in"),
+    ("post", "/auth/sign-in/external"),
     ("post", "/auth/refresh"),
     ("post", "/auth/sign-out"),
     ("get", "/health/live"),

@@ -20,9 +20,12 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn issued(subject: &str, audience: &str) -> String {
+    issued_with(json!({"sub": subject, "iss": ISSUER, "aud": audience,
+        "email": "a@example.com", "exp": chrono::Utc::now().timestamp() + 300}))
+}
+
+fn issued_with(claims: serde_json::Value) -> String {
     let pem = std::fs::read(fixture("oidc-test-private.pem")).unwrap();
-    let claims = json!({"sub": subject, "iss": ISSUER, "aud": audience,
-        "email": "a@example.com", "exp": chrono::Utc::now().timestamp() + 300});
     encode(
         &Header::new(Algorithm::RS256),
         &claims,
@@ -103,4 +106,52 @@ async fn an_outside_issuer_s_key_without_issuer_and_audience_is_refused_at_start
     );
     let error = refused.err().expect("the server must not start");
     assert!(error.to_string().contains("JWT_ISSUER"), "{error:#}");
+}
+
+fn id_token(subject: &str, email: &str, verified: bool) -> String {
+    issued_with(
+        json!({"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "email": email,
+        "email_verified": verified, "name": "Grace Hopper",
+        "exp": chrono::Utc::now().timestamp() + 300}),
+    )
+}
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_first_sign_in_through_the_issuer_opens_the_account_once(pool: PgPool) {
+    let app = app_trusting_the_issuer(pool).await;
+    let exchange = |token: String| {
+        let app = &app;
+        async move {
+            app.command("/auth/sign-in/external", Caller::Bearer(&token), json!({}))
+                .await
+        }
+    };
+    let first = exchange(id_token("google|7", "grace@example.com", true)).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let customer = external_customer_id(ISSUER, "google|7");
+    assert_eq!(first.body["customer_id"], json!(customer));
+    let access = first.body["access_token"].as_str().unwrap().to_owned();
+    let profile = app
+        .query(
+            &format!("/queries/customers/{customer}"),
+            Caller::Bearer(&access),
+            None,
+        )
+        .await;
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    assert_eq!(profile.body["email"], "grace@example.com");
+    assert_eq!(profile.body["email_verified"], true);
+    assert_eq!(profile.body["name"], "Grace Hopper");
+
+    let again = exchange(id_token("google|7", "grace@example.com", true)).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["customer_id"], json!(customer));
+    assert_eq!(profile.body["version"], 1, "one account, registered once");
+
+    let unverified = exchange(id_token("google|8", "someone@example.com", false)).await;
+    assert_eq!(unverified.status, 422, "{}", unverified.body);
+    assert_eq!(unverified.code(), "provider_email_unverified");
+    let takeover = exchange(id_token("google|9", "grace@example.com", true)).await;
+    assert_eq!(takeover.status, 409, "{}", takeover.body);
+    assert_eq!(takeover.code(), "email_taken");
 }
