@@ -150,14 +150,27 @@ fn scope_of(request: &Request) -> Option<String> {
         .map(|token| format!("cart:{}", hex::encode(Sha256::digest(token.as_bytes()))))
 }
 
+/// The request as the record remembers it. Keyed with the personal data key
+/// where one is installed: a body may hold an address or an e-mail address, and a
+/// plain hash of it could be matched against guesses.
 fn fingerprint(method: &axum::http::Method, uri: &axum::http::Uri, body: &[u8]) -> Vec<u8> {
-    let mut hash = Sha256::new();
-    hash.update(method.as_str());
-    hash.update([0]);
-    hash.update(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
-    hash.update([0]);
-    hash.update(body);
-    hash.finalize().to_vec()
+    let mut request = Vec::with_capacity(body.len() + 64);
+    request.extend_from_slice(method.as_str().as_bytes());
+    request.push(0);
+    request.extend_from_slice(
+        uri.path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .as_bytes(),
+    );
+    request.push(0);
+    request.extend_from_slice(body);
+    match eventlog::personal::installed() {
+        Some(keys) => keys
+            .keyed_digest(b"idempotency fingerprint\0", &request)
+            .to_vec(),
+        None => Sha256::digest(&request).to_vec(),
+    }
 }
 
 /// fingerprint, response status, headers and body.
