@@ -62,23 +62,14 @@ impl RateLimiter {
         f64::from(self.limit.per_minute.max(1)) / 60.0
     }
 
-    /// Whether `key`'s bucket holds a token now, taking none: for limits that
-    /// count only some requests (failed sign-ins) but refuse all while empty.
-    pub fn would_allow(&self, key: &str, now: Instant) -> Result<(), Duration> {
+    /// Returns a token taken from `key`'s bucket: for limits that count only
+    /// some requests (failed sign-ins), taken before the outcome is known.
+    pub fn give_back(&self, key: &str) {
         let capacity = f64::from(self.limit.burst.max(1));
-        let rate = self.rate_per_second();
-        let Ok(buckets) = self.buckets.lock() else {
-            return Ok(());
-        };
-        let Some(bucket) = buckets.get(key) else {
-            return Ok(());
-        };
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        let tokens = (bucket.tokens + elapsed * rate).min(capacity);
-        if tokens >= 1.0 {
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - tokens) / rate))
+        if let Ok(mut buckets) = self.buckets.lock() {
+            if let Some(bucket) = buckets.get_mut(key) {
+                bucket.tokens = (bucket.tokens + 1.0).min(capacity);
+            }
         }
     }
 

@@ -199,20 +199,27 @@ impl DataKeys {
         let mut row = nonce.to_vec();
         row.extend_from_slice(&wrapped);
         // Two writers racing for a new subject keep the first key; both read it.
-        let stored: Option<Vec<u8>> = sqlx::query_scalar(
-            "WITH made AS (
-                 INSERT INTO personal_data_keys (subject, wrapped_key) VALUES ($1, $2)
-                 ON CONFLICT (subject) DO NOTHING
-                 RETURNING wrapped_key)
-             SELECT wrapped_key FROM made
-             UNION ALL
-             SELECT wrapped_key FROM personal_data_keys WHERE subject = $1
-             LIMIT 1",
+        let made: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "INSERT INTO personal_data_keys (subject, wrapped_key) VALUES ($1, $2)
+             ON CONFLICT (subject) DO NOTHING
+             RETURNING wrapped_key",
         )
         .bind(subject)
         .bind(&row)
-        .fetch_one(pool)
+        .fetch_optional(pool)
         .await?;
+        // Another writer made it first (or it was erased): read theirs, in a
+        // statement of its own, whose snapshot sees their commit.
+        let stored: Option<Vec<u8>> = match made {
+            Some(made) => made,
+            None => {
+                sqlx::query_scalar("SELECT wrapped_key FROM personal_data_keys WHERE subject = $1")
+                    .bind(subject)
+                    .fetch_optional(pool)
+                    .await?
+                    .flatten()
+            }
+        };
         let Some(stored) = stored else {
             self.remember(subject, None);
             return Err(PersonalDataError::Erased(subject));
@@ -354,7 +361,21 @@ pub async fn seal_payload(
         return Ok(payload);
     };
     let subject = subject_of(fields, personal, aggregate_id)?;
-    let key = keys.for_sealing(pool, subject).await?;
+    let key = match keys.for_sealing(pool, subject).await {
+        Ok(key) => key,
+        // Nothing more of an erased subject is recorded: their fields are
+        // written as they would read now (an order placed from a checkout made
+        // just before the erasure, say), and no command stalls on them.
+        Err(PersonalDataError::Erased(_)) => {
+            for path in personal.paths {
+                if let Some(Value::String(plain)) = at_path(fields, path) {
+                    *plain = erased_value(path).to_owned();
+                }
+            }
+            return serde_json::to_string(&value).map_err(bad);
+        }
+        Err(other) => return Err(other),
+    };
     for path in personal.paths {
         if let Some(Value::String(plain)) = at_path(fields, path) {
             let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
@@ -443,7 +464,14 @@ pub async fn unseal_payloads<'a, 'e>(
                 event_type: event_type.to_owned(),
                 source,
             })?;
-        collect_subjects(&value, &mut subjects);
+        let mut value = value;
+        if let Some(fields) = fields_of(&mut value) {
+            for path in personal.paths {
+                if let Some(Value::String(text)) = at_path(fields, path) {
+                    subjects.extend(parse_sealed(text).map(|(subject, _)| subject));
+                }
+            }
+        }
         parsed.push((personal, payload, value));
     }
     if parsed.is_empty() {
@@ -465,15 +493,6 @@ pub async fn unseal_payloads<'a, 'e>(
         *payload = value.to_string();
     }
     Ok(())
-}
-
-fn collect_subjects(value: &Value, into: &mut Vec<Uuid>) {
-    match value {
-        Value::String(text) => into.extend(parse_sealed(text).map(|(subject, _)| subject)),
-        Value::Object(map) => map.values().for_each(|v| collect_subjects(v, into)),
-        Value::Array(items) => items.iter().for_each(|v| collect_subjects(v, into)),
-        _ => {}
-    }
 }
 
 /// The plaintext of `text` if it is sealed (or the erased value); `None` for

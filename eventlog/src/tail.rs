@@ -55,11 +55,6 @@ impl LogTail {
         self.checkpoint
     }
 
-    /// The pool it reads with.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Moves the reader, after its user handled a batch or was told to start over.
     pub fn seek(&mut self, checkpoint: Checkpoint) {
         self.checkpoint = checkpoint;
@@ -80,11 +75,13 @@ impl LogTail {
     }
 
     /// [`read`](Self::read), with each event's stored hash: for readers that show
-    /// the log to people (the audit stream, `commerce-replay tail`).
+    /// the log to people (the audit stream, `commerce-replay tail`). Personal
+    /// fields are opened, as for every reader; the hash covers them sealed.
     pub async fn read_hashed(&mut self, limit: i64) -> Result<Vec<HashedEvent>, Error> {
         self.wakeups.clear();
-        let (batch, _) =
+        let (mut batch, _) =
             read_page(&self.pool, &EventFilter::default(), self.checkpoint, limit).await?;
+        crate::personal::unseal_hashed(&self.pool, &mut batch).await?;
         if !batch.is_empty() {
             self.next_wait = HELD_BACK_RETRY;
         }

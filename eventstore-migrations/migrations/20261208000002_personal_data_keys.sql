@@ -5,8 +5,8 @@
 -- was sealed under it can never be opened again, and the row stays to say so
 -- (a subject once erased gets no new key, so nothing more of it is recorded).
 --
--- The old row version holding the key stays on disk until VACUUM reclaims it;
--- the erase command vacuums this table after it commits (docs/operations.md).
+-- The old row version holding the key stays on disk until VACUUM reclaims it
+-- (autovacuum, or `VACUUM personal_data_keys` at once: docs/operations.md).
 CREATE TABLE personal_data_keys
 (
     subject     uuid PRIMARY KEY,

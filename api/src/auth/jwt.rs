@@ -24,8 +24,8 @@ pub const OWN_AUDIENCE: &str = "commerce-api";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
-    /// Required in the service's own tokens; an outside issuer's token without
-    /// one is a customer's.
+    /// Required in the service's own tokens; ignored in an outside issuer's,
+    /// whose tokens are customers'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
     pub exp: i64,
@@ -168,13 +168,14 @@ impl Authenticator {
         match (claims.role, external) {
             (Some(role), None) => Ok(Principal { subject, role }),
             (None, None) => Err(TokenError::Invalid("the token names no role".into())),
-            // The issuer's subjects are its own (`auth0|…`); a customer is known
-            // here by a UUID, the same for that issuer and subject every time.
-            (None | Some(Role::Customer), Some(issuer)) => Ok(Principal {
+            // An outside issuer vouches for customers only: its `role` claim, if
+            // any, may come from metadata its users edit, so it grants nothing.
+            // Its subjects are its own (`auth0|…`); a customer is known here by
+            // a UUID, the same for that issuer and subject every time.
+            (_, Some(issuer)) => Ok(Principal {
                 subject: external_customer_id(&issuer.issuer, &subject).to_string(),
                 role: Role::Customer,
             }),
-            (Some(role), Some(_)) => Ok(Principal { subject, role }),
         }
     }
 
@@ -369,6 +370,16 @@ mod tests {
             None,
         );
         assert_eq!(auth.verify(&several).unwrap(), principal);
+    }
+
+    #[test]
+    fn an_outside_token_claiming_a_role_is_still_only_a_customer() {
+        let mut claims = outside_claims(ISSUER, AUDIENCE.into());
+        claims["role"] = "admin".into();
+        let principal = with_issuer()
+            .verify(&signed_by_issuer(claims, None))
+            .unwrap();
+        assert_eq!(principal.role, Role::Customer);
     }
 
     #[test]

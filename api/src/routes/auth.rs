@@ -124,9 +124,15 @@ pub async fn sign_in(
         Some(Extension(ConnectInfo(address))) => format!("ip:{}", address.ip()),
         None => "ip:unknown".to_owned(),
     };
+    // Taken before the check and given back on success: parallel guesses each
+    // take their own, so they cannot all pass a limit that only counted them
+    // afterwards.
     for key in [&account_key, &address_key] {
-        if let Err(retry_after) = state.sign_in_failures.would_allow(key, now) {
-            return Err(ApiError::TooManyRequests { retry_after });
+        let standing = state.sign_in_failures.check(key, now);
+        if !standing.allowed {
+            return Err(ApiError::TooManyRequests {
+                retry_after: standing.retry_after,
+            });
         }
     }
     let customer = accounts::authenticate(&state.pool, body.email.trim(), body.password)
@@ -134,10 +140,11 @@ pub async fn sign_in(
         .map_err(internal)?;
     let open = match customer {
         Some(customer) => {
-            let (loaded, _) = state
+            // As stored: the account may have been closed on another instance.
+            let loaded = state
                 .stores
                 .of::<Customer>()
-                .load(&customer.to_string())
+                .load_stored(&customer.to_string())
                 .await?;
             loaded
                 .aggregate
@@ -148,11 +155,11 @@ pub async fn sign_in(
         None => None,
     };
     let Some(customer) = open else {
-        for key in [&account_key, &address_key] {
-            state.sign_in_failures.check(key, now);
-        }
         return Err(failed());
     };
+    for key in [&account_key, &address_key] {
+        state.sign_in_failures.give_back(key);
+    }
     let refresh = tokens::start_family(&state.pool, customer, Utc::now())
         .await
         .map_err(internal)?;
@@ -225,10 +232,10 @@ pub async fn sign_in_external(
         .external_profile(token.trim())
         .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
     let customer = CustomerId::new(profile.customer_id);
-    let (loaded, _) = state
+    let loaded = state
         .stores
         .of::<Customer>()
-        .load(&customer.to_string())
+        .load_stored(&customer.to_string())
         .await?;
     match loaded.aggregate.state() {
         Some(account) if account.erased_at.is_some() || account.closed_at.is_some() => {

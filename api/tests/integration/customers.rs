@@ -241,6 +241,7 @@ async fn the_address_book_s_default_is_where_a_checkout_goes_and_the_address_ver
     assert_eq!(profile.body["email"], "ada@example.com");
     assert_eq!(profile.body["email_verified"], false);
     assert_eq!(profile.body["addresses"][0]["default"], true);
+    assert_eq!(profile.body["open_cart_id"], Value::Null);
     let stranger = app.token(&uuid::Uuid::new_v4().to_string(), api::auth::Role::Customer);
     let hidden = app
         .query(
@@ -259,7 +260,20 @@ async fn the_address_book_s_default_is_where_a_checkout_goes_and_the_address_ver
         token: token.clone(),
     };
     let cart = crate::fixtures::customer_cart(&app, &who).await;
-    crate::fixtures::add_item(&app, &cart, Caller::Bearer(&token), "MUG-1", 1).await;
+    let added = crate::fixtures::add_item(&app, &cart, Caller::Bearer(&token), "MUG-1", 1).await;
+    let profile = app
+        .query(
+            &format!("/queries/customers/{id}"),
+            Caller::Bearer(&token),
+            Some(&added.consistency()),
+        )
+        .await;
+    assert_eq!(
+        profile.body["open_cart_id"],
+        json!(cart),
+        "{}",
+        profile.body
+    );
     let checked_out = app
         .command(
             &format!("/commands/carts/{cart}/checkout"),

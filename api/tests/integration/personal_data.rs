@@ -196,3 +196,39 @@ async fn an_erased_customer_is_nowhere_in_the_database_and_every_chain_still_ver
     assert_eq!(verdict.status, 200, "{}", verdict.body);
     assert_eq!(verdict.body["intact"], true, "{}", verdict.body);
 }
+
+/// A checkout an erased customer's still-valid token sends after the erasure is
+/// placed with their fields as erased: nothing more of them is recorded, and no
+/// projector or the checkout process stalls on a key that is gone.
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_checkout_after_the_erasure_records_nothing_of_the_customer_and_stalls_nothing(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool.clone(), true).await;
+    let who = customer(&app);
+    published_product(&app, "MUG-1", 1250, "mugs").await;
+    stocked(&app, "MUG-1", 0, 10).await;
+    let cart = customer_cart(&app, &who).await;
+    add_item(&app, &cart, Caller::Bearer(&who.token), "MUG-1", 1).await;
+    eventlog::personal::installed()
+        .unwrap()
+        .erase(&pool, who.id)
+        .await
+        .unwrap();
+
+    let checkout = app
+        .command(
+            &format!("/commands/carts/{cart}/checkout"),
+            Caller::Bearer(&who.token),
+            json!({"email": EMAIL, "shipping_address": address(), "payment_token": "tok_visa"}),
+        )
+        .await;
+    assert_eq!(checkout.status, 200, "{}", checkout.body);
+    let order = checkout.body["order_id"].as_str().unwrap().to_owned();
+    let placed = order_view(&app, &who, &order).await;
+    assert_eq!(placed["email"], domain::personal::ERASED_EMAIL, "{placed}");
+    projectors_caught_up(&pool).await;
+    for (event_type, payload) in stored_payloads(&pool).await {
+        assert!(!payload.contains(EMAIL), "{event_type}: {payload}");
+    }
+}

@@ -79,10 +79,13 @@ pub struct ClaimEmail {
 #[async_trait::async_trait]
 impl AppendHook for ClaimEmail {
     async fn within(&self, tx: &mut PgConnection, _: &Executed) -> Result<(), sqlx::Error> {
-        if let Some(old) = &self.releasing {
-            sqlx::query("DELETE FROM customer_emails WHERE email_index = $1 AND customer_id = $2")
-                .bind(&old[..])
+        if self.releasing.is_some() {
+            // Every other address of the customer, not only the one read before
+            // the command: a change decided again after a lost race must not
+            // leave an address claimed in between.
+            sqlx::query("DELETE FROM customer_emails WHERE customer_id = $1 AND email_index <> $2")
                 .bind(self.customer_id.as_uuid())
+                .bind(&self.email_index[..])
                 .execute(&mut *tx)
                 .await?;
         }
@@ -100,6 +103,23 @@ impl AppendHook for ClaimEmail {
             .execute(&mut *tx)
             .await?;
         }
+        Ok(())
+    }
+}
+
+/// Ends every sign-in of a customer inside the transaction of
+/// `CustomerAccountClosed`: a closed account's refresh tokens refresh nothing.
+pub struct EndSignIns {
+    pub customer_id: CustomerId,
+}
+
+#[async_trait::async_trait]
+impl AppendHook for EndSignIns {
+    async fn within(&self, tx: &mut PgConnection, _: &Executed) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM refresh_tokens WHERE customer_id = $1")
+            .bind(self.customer_id.as_uuid())
+            .execute(tx)
+            .await?;
         Ok(())
     }
 }

@@ -27,6 +27,10 @@ pub fn hashes_computed() -> u64 {
     COMPUTED.load(Ordering::Relaxed)
 }
 
+/// Argon2 computations at once: each takes 19 MiB and a core, so a flood of
+/// sign-ins queues here instead of taking the memory and every core.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 fn argon2() -> Argon2<'static> {
     // argon2's defaults are OWASP's recommendation: argon2id, m = 19456 KiB,
     // t = 2, p = 1.
@@ -49,6 +53,10 @@ pub fn check(password: &str) -> Result<(), String> {
 
 /// The PHC string of `password` under a fresh salt.
 pub async fn hash(password: String) -> Result<String, AccountError> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AccountError::Hashing(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         COMPUTED.fetch_add(1, Ordering::Relaxed);
         let salt = SaltString::generate(&mut OsRng);
@@ -79,6 +87,10 @@ fn decoy() -> &'static str {
 /// Whether `password` matches `stored` (a PHC string); with `None`, the work of
 /// a check against the decoy, and `false`.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AccountError> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AccountError::Hashing(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| decoy().to_owned());

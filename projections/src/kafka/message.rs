@@ -29,7 +29,9 @@ pub struct OutgoingMessage {
     pub topic: String,
     /// The aggregate id: one stream, one partition, so its order holds.
     pub key: String,
-    /// The event's payload, byte for byte as the log stores (and hashes) it.
+    /// The event's payload as the log stores (and hashes) it, except that its
+    /// personal fields are opened (or erased) as for every reader of the log:
+    /// consumers forget a customer on their `CustomerErased`.
     pub value: String,
     /// Header name and UTF-8 value; `correlation_id` and `causation_id` only when
     /// the event's metadata has them.

@@ -126,8 +126,10 @@ pub trait View: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'st
     /// For a view that keeps personal data: the statement that overwrites what it
     /// keeps of a customer once they are erased (`CustomerErased`), with `{table}`
     /// for its table and `$1` for the customer's id. It runs in the batch's
-    /// transaction, after the batch is folded. `None`: the view keeps nothing
-    /// personal.
+    /// transaction, after the batch is folded; `$2` is the erasure's position,
+    /// which the row should take (`position = greatest(position, $2)`): a view
+    /// remembered by another instance at the old position is then read again,
+    /// not written back. `None`: the view keeps nothing personal.
     const FORGET_CUSTOMER: Option<&'static str> = None;
 }
 
@@ -431,7 +433,7 @@ impl<V: View> DocumentProjection<V> {
         let current = self
             .load(&mut *tx, streams.keys().map(String::as_str).collect())
             .await?;
-        fill_gaps::<V>(&mut *tx, &mut streams, &current).await?;
+        fill_gaps::<V>(LogSource::Transaction(&mut *tx), &mut streams, &current).await?;
 
         let folded = fold_streams::<V>(streams, current)?;
         if folded.is_empty() {
@@ -476,7 +478,11 @@ impl<V: View> DocumentProjection<V> {
             let Ok(customer) = uuid::Uuid::parse_str(&event.aggregate_id) else {
                 continue;
             };
-            sqlx::query(sql).bind(customer).execute(&mut *tx).await?;
+            sqlx::query(sql)
+                .bind(customer)
+                .bind(event.global_position)
+                .execute(&mut *tx)
+                .await?;
             forgot = true;
         }
         if forgot {
@@ -545,8 +551,8 @@ pub(crate) fn streams_of<V: View>(
 /// `current`; 0 without a view) and the batch's events, when the reader delivered
 /// them out of stream order: one statement for all streams, none in normal
 /// operation.
-pub(crate) async fn fill_gaps<'e, V: View>(
-    executor: impl PgExecutor<'e>,
+pub(crate) async fn fill_gaps<V: View>(
+    executor: LogSource<'_>,
     streams: &mut BTreeMap<String, Stream<'_>>,
     current: &HashMap<String, V>,
 ) -> Result<(), Error> {
@@ -600,8 +606,15 @@ pub(crate) fn fold_streams<V: View>(
 
 /// The events that fill `gaps`, in one statement (served by the `events` primary
 /// key).
-pub(crate) async fn read_stream_ranges<'e>(
-    executor: impl PgExecutor<'e>,
+/// Where events missing from a batch are read: the batch's own transaction, or
+/// the pool of a sink outside PostgreSQL.
+pub(crate) enum LogSource<'a> {
+    Pool(&'a sqlx::PgPool),
+    Transaction(&'a mut PgConnection),
+}
+
+pub(crate) async fn read_stream_ranges(
+    source: LogSource<'_>,
     aggregate_type: &str,
     gaps: &[Gap<'_>],
 ) -> Result<Vec<RecordedEvent>, Error> {
@@ -622,9 +635,23 @@ pub(crate) async fn read_stream_ranges<'e>(
     .bind(aggregate_type)
     .bind(aggregate_ids)
     .bind(after)
-    .bind(up_to)
-    .fetch_all(executor)
-    .await?;
+    .bind(up_to);
+    let events = match source {
+        LogSource::Pool(pool) => {
+            let mut events = events.fetch_all(pool).await?;
+            eventlog::personal::unseal(pool, &mut events)
+                .await
+                .map_err(eventlog::Error::from)?;
+            events
+        }
+        LogSource::Transaction(tx) => {
+            let mut events = events.fetch_all(&mut *tx).await?;
+            eventlog::personal::unseal(&mut *tx, &mut events)
+                .await
+                .map_err(eventlog::Error::from)?;
+            events
+        }
+    };
     Ok(events)
 }
 

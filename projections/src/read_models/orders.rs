@@ -564,7 +564,8 @@ impl View for OrderView {
                           || jsonb_build_object('name', 'erased', 'line1', 'erased',
                                                 'city', 'erased', 'postal_code', 'erased')
                           || CASE WHEN doc->'shipping_address'->>'line2' IS NULL THEN '{}'::jsonb
-                                  ELSE jsonb_build_object('line2', 'erased') END)
+                                  ELSE jsonb_build_object('line2', 'erased') END),
+                position = greatest(position, $2)
           WHERE customer_id = $1",
     );
 

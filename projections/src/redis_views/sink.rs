@@ -22,7 +22,7 @@ use super::keys::KeySpace;
 use super::scripts;
 use super::{HotView, RedisTarget};
 use crate::read_models::carts::CartView;
-use crate::read_models::document::{fill_gaps, fold_streams, streams_of, Folded, View};
+use crate::read_models::document::{fill_gaps, fold_streams, streams_of, Folded, LogSource, View};
 use crate::read_models::inventory::InventoryView;
 use crate::runtime::{request_rebuild, SideEffectSink};
 use crate::Error;
@@ -210,7 +210,7 @@ impl RedisViewsSink {
                 streams.keys().map(String::as_str).collect(),
             )
             .await?;
-        fill_gaps::<V>(&self.pool, &mut streams, &current).await?;
+        fill_gaps::<V>(LogSource::Pool(&self.pool), &mut streams, &current).await?;
         fold_streams::<V>(streams, current)
     }
 

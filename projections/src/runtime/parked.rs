@@ -90,6 +90,10 @@ pub(crate) async fn unresolved_events(
     .bind(projector)
     .fetch_all(pool)
     .await?;
+    let mut events = events;
+    eventlog::personal::unseal(pool, &mut events)
+        .await
+        .map_err(eventlog::Error::from)?;
     Ok(events)
 }
 

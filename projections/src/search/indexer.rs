@@ -22,7 +22,9 @@ use super::documents::{
 use super::generations::committed_position;
 use super::live::SearchIndex;
 use super::schema::SearchFields;
-use crate::read_models::document::{fold_stream, gap_after, read_stream_ranges, Gap, View};
+use crate::read_models::document::{
+    fold_stream, gap_after, read_stream_ranges, Gap, LogSource, View,
+};
 use crate::read_models::inventory::InventoryView;
 use crate::read_models::products::{ProductStatus, ProductView};
 use crate::runtime::SideEffectSink;
@@ -286,7 +288,8 @@ impl SearchIndexer {
             .iter()
             .map(|gap| (gap.aggregate_id.to_owned(), gap.key.clone()))
             .collect();
-        let missing = read_stream_ranges(&self.pool, aggregate_type, &gaps).await?;
+        let missing =
+            read_stream_ranges(LogSource::Pool(&self.pool), aggregate_type, &gaps).await?;
         for event in missing {
             if let Some(events) = by_aggregate
                 .get(&event.aggregate_id)

@@ -23,9 +23,12 @@ pub struct HistoryArgs {
 
 pub async fn run(pool: &PgPool, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let kind = AggregateKind::parse(&args.aggregate_type)?;
-    let history = stream_history(pool, kind.type_name(), &args.aggregate_id)
+    let mut history = stream_history(pool, kind.type_name(), &args.aggregate_id)
         .await
         .context("failed to read the stream")?;
+    eventlog::personal::unseal_hashed(pool, &mut history)
+        .await
+        .context("failed to open a personal field")?;
     if history.is_empty() {
         bail!(
             "the log has no {} stream {:?}",

@@ -44,9 +44,12 @@ pub async fn load(
     aggregate_id: &str,
     point: StreamPoint,
 ) -> anyhow::Result<StateAt> {
-    let history = eventlog::query::stream_history(pool, kind.type_name(), aggregate_id)
+    let mut history = eventlog::query::stream_history(pool, kind.type_name(), aggregate_id)
         .await
         .context("failed to read the stream")?;
+    eventlog::personal::unseal_hashed(pool, &mut history)
+        .await
+        .context("failed to open a personal field")?;
     if history.is_empty() {
         bail!(
             "the log has no {} stream {aggregate_id:?}",

@@ -148,10 +148,7 @@ impl Follower {
     /// Reads the next batch after the tail's checkpoint, queues the events that
     /// match and moves past all of them; `false` when there was nothing to read.
     async fn read(&mut self) -> Result<bool, ApiError> {
-        let mut batch = self.tail.read_hashed(BATCH).await?;
-        eventlog::personal::unseal_hashed(self.tail.pool(), &mut batch)
-            .await
-            .map_err(eventlog::Error::from)?;
+        let batch = self.tail.read_hashed(BATCH).await?;
         let Some(last) = batch.last() else {
             return Ok(false);
         };

@@ -143,10 +143,11 @@ async fn contact_for_checkout(
         (Some(_), Some(_), _) => None,
         (_, _, Some(principal)) if principal.role == crate::auth::Role::Customer => {
             let id = customer_id(principal)?;
-            let (loaded, _) = state
+            // As stored: the account may have been closed or erased elsewhere.
+            let loaded = state
                 .stores
                 .of::<domain::customer::Customer>()
-                .load(&id.as_uuid().to_string())
+                .load_stored(&id.as_uuid().to_string())
                 .await?;
             loaded
                 .aggregate

@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
-use commands::accounts::{self, passwords, ClaimEmail, Forget};
+use commands::accounts::{self, passwords, ClaimEmail, EndSignIns, Forget};
 use domain::customer::{AddressId, Customer, CustomerCommand, SignUp};
 use domain::shared::{CustomerId, Email, PersonName, PostalAddress};
 use serde::{Deserialize, Serialize};
@@ -115,10 +115,11 @@ async fn current(
     state: &AppState,
     customer_id: CustomerId,
 ) -> Result<domain::customer::CustomerState, ApiError> {
-    let (loaded, _) = state
+    // As stored: another instance may have changed or erased it a moment ago.
+    let loaded = state
         .stores
         .of::<Customer>()
-        .load(&customer_id.to_string())
+        .load_stored(&customer_id.to_string())
         .await?;
     loaded
         .aggregate
@@ -364,7 +365,9 @@ pub async fn close(
     let command = CustomerCommand::CloseAccount {
         closed_at: Utc::now(),
     };
+    let end = EndSignIns { customer_id };
     Call::<Customer>::new(customer_id, "close-account", command)
+        .with_hook(&end)
         .send(&state, &context)
         .await
 }

@@ -1,5 +1,5 @@
-//! A customer's own account: their address, name and address book, for them (or
-//! an admin). Read from the customer's events as the command side holds them,
+//! A customer's own account: their address, name, address book and open cart,
+//! for them (or an admin). Read from the customer's events as the command side holds them,
 //! not from a read model: no table keeps a copy of this personal data to be
 //! forgotten later.
 
@@ -10,8 +10,9 @@ use domain::customer::Customer;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::private_json;
+use super::{consistent, private_json};
 use crate::auth::{AdminsAndCustomers, Allowed};
+use crate::consistency::ConsistencyToken;
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::state::AppState;
@@ -38,15 +39,19 @@ pub struct CustomerView {
     pub erased_at: Option<DateTime<Utc>>,
     /// The version to send as `If-Match`.
     pub version: u64,
+    /// Their open cart, if the carts read model has one (`GET /queries/carts/{id}`);
+    /// their orders are at `GET /queries/orders`.
+    pub open_cart_id: Option<Uuid>,
 }
 
 #[utoipa::path(get, path = "/queries/customers/{id}", tag = "queries",
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("X-Consistency-Token" = Option<String>, Header)),
     responses((status = 200, body = CustomerView)),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Allowed<AdminsAndCustomers>,
+    token: ConsistencyToken,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let principal = caller.principal();
@@ -54,8 +59,17 @@ pub async fn get(
     if !principal.is_admin() && principal.subject != id.to_string() {
         return Err(missing());
     }
-    let (loaded, _) = state.stores.of::<Customer>().load(&id.to_string()).await?;
+    // As stored, not as cached: another instance may have erased it.
+    let loaded = state
+        .stores
+        .of::<Customer>()
+        .load_stored(&id.to_string())
+        .await?;
     let customer = loaded.aggregate.state().ok_or_else(missing)?;
+    // The account is read from its events, always current; the open cart from
+    // the carts read model, once it has passed the caller's token.
+    consistent(&state, projections::read_models::carts::PROJECTOR, token).await?;
+    let open_cart = projections::read_models::carts::open_cart_of(&state.pool, id).await?;
     Ok(private_json(&CustomerView {
         customer_id: id,
         email: customer.email.as_str().to_owned(),
@@ -74,5 +88,6 @@ pub async fn get(
         closed_at: customer.closed_at,
         erased_at: customer.erased_at,
         version: loaded.version,
+        open_cart_id: open_cart.map(|cart| cart.cart_id),
     }))
 }
