@@ -136,3 +136,70 @@ async fn commands_reach_a_consumer_group_keyed_and_in_order(pool: PgPool) {
     }
     drop(consumer);
 }
+
+/// An erasure reaches consumers: `CustomerErased` on the customer topic, keyed by
+/// the customer, and no message carries a sealed field (consumers get the fields
+/// opened, or erased, as every reader of the log does).
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn an_erasure_reaches_consumers_keyed_by_the_customer(pool: PgPool) {
+    let settings = kafka_settings();
+    let prefix = settings.topic_prefix.clone();
+    let app = spawn_app_with_kafka(pool.clone(), settings).await;
+    let registered = app
+        .command(
+            "/commands/customers",
+            Caller::Anonymous,
+            serde_json::json!({"email": "kafka@example.com", "name": "Kay Fka",
+                "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let customer = registered.body["id"].as_str().unwrap().to_owned();
+    let admin = crate::fixtures::admin(&app);
+    let erased = app
+        .command(
+            &format!("/commands/customers/{customer}/erase"),
+            Caller::Bearer(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    projectors_caught_up(&pool).await;
+
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", std::env::var("KAFKA_BROKERS").unwrap())
+        .set("group.id", format!("{prefix}-forgetful"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "500")
+        .create()
+        .unwrap();
+    consumer
+        .subscribe(&[format!("{prefix}.customer").as_str()])
+        .unwrap();
+    let mut types = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !types.contains(&"CustomerErased".to_owned()) {
+        assert!(Instant::now() < deadline, "consumed only {types:?}");
+        let Ok(message) = tokio::time::timeout(Duration::from_secs(1), consumer.recv()).await
+        else {
+            continue;
+        };
+        let message = message.unwrap();
+        assert_eq!(message.key(), Some(customer.as_bytes()));
+        let value = String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
+        assert!(
+            !value.contains("$sealed"),
+            "a sealed field reached Kafka: {value}"
+        );
+        let payload: Value = serde_json::from_str(&value).unwrap();
+        let event_type = payload.as_object().unwrap().keys().next().unwrap().clone();
+        types.push(event_type);
+    }
+    assert_eq!(
+        types.first().map(String::as_str),
+        Some("CustomerRegistered")
+    );
+    drop(consumer);
+}
