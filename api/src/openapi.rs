@@ -44,7 +44,7 @@ pub struct AddressSchema {
         commands::promotions::pause, commands::promotions::resume, commands::promotions::end,
         commands::shipping_and_tax::define, commands::shipping_and_tax::change,
         commands::shipping_and_tax::retire, commands::shipping_and_tax::set_tax_rates,
-        commands::orders::ship, commands::orders::deliver, commands::orders::cancel,
+        commands::orders::ship, commands::orders::deliver, commands::orders::erase_guest_data, commands::orders::cancel,
         commands::orders::cancel_lines, commands::orders::refund, commands::orders::edit,
         commands::returns::request, commands::returns::approve, commands::returns::reject,
         commands::returns::receive,

@@ -111,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .route("/commands/carts/{id}/abandon", post(c::abandon))
         .route("/commands/orders/{id}/ship", post(o::ship))
         .route("/commands/orders/{id}/deliver", post(o::deliver))
+        .route(
+            "/commands/orders/{id}/erase-guest-data",
+            post(o::erase_guest_data),
+        )
         .route("/commands/orders/{id}/cancel", post(o::cancel))
         .route("/commands/orders/{id}/cancel-lines", post(o::cancel_lines))
         .route("/commands/orders/{id}/refunds", post(o::refund))

@@ -42,6 +42,7 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/commands/tax-rates/{country}/set"),
     ("post", "/commands/orders/{id}/ship"),
     ("post", "/commands/orders/{id}/deliver"),
+    ("post", "/commands/orders/{id}/erase-guest-data"),
     ("post", "/commands/orders/{id}/cancel"),
     ("post", "/commands/orders/{id}/cancel-lines"),
     ("post", "/commands/orders/{id}/refunds"),

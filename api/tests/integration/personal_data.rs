@@ -232,3 +232,76 @@ async fn a_checkout_after_the_erasure_records_nothing_of_the_customer_and_stalls
         assert!(!payload.contains(EMAIL), "{event_type}: {payload}");
     }
 }
+
+#[sqlx::test(migrator = "eventstore_migrations::MIGRATOR")]
+async fn a_guest_s_data_is_erased_with_the_order_s_key_and_a_customer_s_order_is_refused(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool.clone(), true).await;
+    published_product(&app, "MUG-1", 1250, "mugs").await;
+    stocked(&app, "MUG-1", 0, 10).await;
+    let guest = guest_cart(&app).await;
+    add_item(&app, &guest.id, Caller::Guest(&guest.token), "MUG-1", 1).await;
+    let checkout = app
+        .command(
+            &format!("/commands/carts/{}/checkout", guest.id),
+            Caller::Guest(&guest.token),
+            json!({"email": EMAIL, "shipping_address": address(), "payment_token": "tok_visa"}),
+        )
+        .await;
+    assert_eq!(checkout.status, 200, "{}", checkout.body);
+    let order = checkout.body["order_id"].as_str().unwrap().to_owned();
+    let admin = admin(&app);
+    let admin_view = || async {
+        app.query(
+            &format!("/queries/orders/{order}"),
+            Caller::Bearer(&admin),
+            None,
+        )
+        .await
+        .body
+    };
+    crate::checkout_process::eventually(admin_view, |o| o["email"] == EMAIL).await;
+
+    let erased = app
+        .command(
+            &format!("/commands/orders/{order}/erase-guest-data"),
+            Caller::Bearer(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let view = crate::checkout_process::eventually(admin_view, |o| {
+        o["email"] == domain::personal::ERASED_EMAIL
+    })
+    .await;
+    assert_eq!(view["shipping_address"]["name"], "erased");
+    projectors_caught_up(&pool).await;
+    let dump = dump_of(&pool);
+    for secret in [EMAIL, "Ada Lovelace", "1 Main St"] {
+        assert!(!dump.contains(secret), "{secret} is still in the database");
+    }
+
+    let who = customer(&app);
+    let cart = customer_cart(&app, &who).await;
+    add_item(&app, &cart, Caller::Bearer(&who.token), "MUG-1", 1).await;
+    let placed = app
+        .command(
+            &format!("/commands/carts/{cart}/checkout"),
+            Caller::Bearer(&who.token),
+            json!({"email": "c@example.com", "shipping_address": address(), "payment_token": "tok_visa"}),
+        )
+        .await;
+    assert_eq!(placed.status, 200, "{}", placed.body);
+    let customers_order = placed.body["order_id"].as_str().unwrap().to_owned();
+    order_view(&app, &who, &customers_order).await;
+    let refused = app
+        .command(
+            &format!("/commands/orders/{customers_order}/erase-guest-data"),
+            Caller::Bearer(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.code(), "order_has_customer");
+}

@@ -124,6 +124,31 @@ impl AppendHook for EndSignIns {
     }
 }
 
+/// Forgets a guest inside the transaction of `OrderGuestDataErased`: the data
+/// key of the order, under which the guest's checkout and order are sealed.
+pub struct ForgetGuest {
+    pub order_id: domain::shared::OrderId,
+}
+
+#[async_trait::async_trait]
+impl AppendHook for ForgetGuest {
+    async fn within(&self, tx: &mut PgConnection, _: &Executed) -> Result<(), sqlx::Error> {
+        erase_key(tx, self.order_id.as_uuid()).await
+    }
+}
+
+async fn erase_key(tx: &mut PgConnection, subject: uuid::Uuid) -> Result<(), sqlx::Error> {
+    match eventlog::personal::installed() {
+        Some(keys) => keys.erase(&mut *tx, subject).await.map_err(|e| match e {
+            eventlog::personal::PersonalDataError::Database(e) => e,
+            other => sqlx::Error::Protocol(other.to_string()),
+        }),
+        None => Err(sqlx::Error::Protocol(
+            "no personal data key is installed: nothing can be erased".into(),
+        )),
+    }
+}
+
 /// Forgets a customer inside the transaction of `CustomerErased`: the data key
 /// (so every sealed field of theirs reads as erased), the claim of their address,
 /// their password hash and their sign-ins.
@@ -142,14 +167,6 @@ impl AppendHook for Forget {
         ] {
             sqlx::query(statement).bind(id).execute(&mut *tx).await?;
         }
-        match eventlog::personal::installed() {
-            Some(keys) => keys.erase(&mut *tx, id).await.map_err(|e| match e {
-                eventlog::personal::PersonalDataError::Database(e) => e,
-                other => sqlx::Error::Protocol(other.to_string()),
-            }),
-            None => Err(sqlx::Error::Protocol(
-                "no personal data key is installed: nothing can be erased".into(),
-            )),
-        }
+        erase_key(tx, id).await
     }
 }

@@ -82,6 +82,9 @@ pub struct PlacedOrder {
     pub refunds: Vec<RefundRecord>,
     pub refunded_total: Money,
     pub cancellation: Option<Cancellation>,
+    /// A guest order whose personal data was erased (`OrderGuestDataErased`).
+    #[serde(default)]
+    pub guest_data_erased: bool,
 }
 
 /// One line and what has happened to its quantity. Invariants (checked by the
@@ -263,6 +266,7 @@ impl Aggregate for Order {
                 refunds: Vec::new(),
                 refunded_total: Money::zero(currency),
                 cancellation: None,
+                guest_data_erased: false,
             });
         } else if let Some(order) = self.placed.as_mut() {
             order.apply(event);
@@ -534,6 +538,26 @@ impl PlacedOrder {
                     for_what,
                 });
                 self.refunded_total = refunded_total;
+            }
+            OrderEvent::OrderGuestDataErased { .. } => {
+                self.guest_data_erased = true;
+                // As the log reads them now that the key is gone.
+                if let Ok(email) = Email::new(crate::personal::ERASED_EMAIL) {
+                    self.email = email;
+                }
+                let erased = crate::personal::ERASED_TEXT.to_owned();
+                let fields = self.shipping_address.fields().clone();
+                let address = PostalAddress::new(crate::shared::PostalAddressFields {
+                    name: erased.clone(),
+                    line1: erased.clone(),
+                    line2: fields.line2.map(|_| erased.clone()),
+                    city: erased.clone(),
+                    postal_code: erased,
+                    ..fields
+                });
+                if let Ok(address) = address {
+                    self.shipping_address = address;
+                }
             }
         }
     }

@@ -183,6 +183,12 @@ pub enum OrderCommand {
         #[serde(default)]
         for_what: Option<RefundFor>,
     },
+    /// A guest's right to be forgotten: the command side destroys the order's
+    /// data key (a guest's data is sealed under their order) in the same
+    /// transaction. Refused for an order of a customer, whose erasure covers it.
+    EraseGuestData {
+        erased_at: DateTime<Utc>,
+    },
 }
 
 impl OrderCommand {
@@ -209,6 +215,7 @@ impl OrderCommand {
             OrderCommand::RevertEdit { .. } => "RevertEdit",
             OrderCommand::RequestRefund { .. } => "RequestRefund",
             OrderCommand::RecordRefund { .. } => "RecordRefund",
+            OrderCommand::EraseGuestData { .. } => "EraseGuestData",
         }
     }
 }

@@ -306,6 +306,18 @@ impl PlacedOrder {
                 lines,
                 for_what,
             } => self.record_refund(refund_id, payment_id, amount, lines, for_what),
+            OrderCommand::EraseGuestData { erased_at } => {
+                if self.customer_id.is_some() {
+                    return Err(OrderError::OrderHasCustomer);
+                }
+                if self.guest_data_erased {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![OrderEvent::OrderGuestDataErased {
+                    order_id: self.order_id,
+                    erased_at,
+                }])
+            }
         }
     }
 

@@ -113,6 +113,8 @@ pub enum OrderError {
     EditPending { edit_id: EditId },
     #[error("an edit needs at least one change")]
     EmptyEdit,
+    #[error("this order belongs to a customer: erase the customer instead")]
+    OrderHasCustomer,
     #[error("SKU {sku} is already a line of this order; change its quantity instead")]
     LineExists { sku: Sku },
     #[error("SKU {sku} cannot be set to {requested}: it must stay above the {cancelled} cancelled and differ from the {ordered} ordered")]
@@ -194,6 +196,7 @@ impl OrderError {
             OrderError::InvalidCredit { .. } => "invalid_credit",
             OrderError::EditPending { .. } => "edit_pending",
             OrderError::EmptyEdit => "empty_edit",
+            OrderError::OrderHasCustomer => "order_has_customer",
             OrderError::LineExists { .. } => "line_exists",
             OrderError::InvalidEditQuantity { .. } => "invalid_edit_quantity",
             OrderError::UnknownEdit { .. } => "unknown_edit",

@@ -309,6 +309,12 @@ pub enum OrderEvent {
         /// What may still be refunded: amount authorized minus `refunded_total`.
         refundable_remaining: Money,
     },
+    /// A guest order's data key is destroyed: its e-mail and street address, in
+    /// this order's events and its checkout's, read as erased from now on.
+    OrderGuestDataErased {
+        order_id: OrderId,
+        erased_at: DateTime<Utc>,
+    },
 }
 
 /// Every event type of the Order aggregate, as stored in the `event_type` column.
@@ -334,6 +340,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "OrderPaymentCaptured",
     "OrderRefundRequested",
     "OrderRefundRecorded",
+    "OrderGuestDataErased",
 ];
 
 impl OrderEvent {
@@ -361,6 +368,7 @@ impl OrderEvent {
             OrderEvent::OrderPaymentCaptured { .. } => "OrderPaymentCaptured",
             OrderEvent::OrderRefundRequested { .. } => "OrderRefundRequested",
             OrderEvent::OrderRefundRecorded { .. } => "OrderRefundRecorded",
+            OrderEvent::OrderGuestDataErased { .. } => "OrderGuestDataErased",
         }
     }
 }
@@ -644,6 +652,10 @@ mod tests {
                 refunded_total: money,
                 refundable_remaining: money,
             },
+            OrderEvent::OrderGuestDataErased {
+                order_id,
+                erased_at: chrono::Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
+            },
         ];
         for sample in &samples {
             match sample {
@@ -667,7 +679,8 @@ mod tests {
                 | OrderEvent::OrderEditReverted { .. }
                 | OrderEvent::OrderPaymentCaptured { .. }
                 | OrderEvent::OrderRefundRequested { .. }
-                | OrderEvent::OrderRefundRecorded { .. } => {}
+                | OrderEvent::OrderRefundRecorded { .. }
+                | OrderEvent::OrderGuestDataErased { .. } => {}
             }
         }
         samples

@@ -2328,3 +2328,52 @@ fn refuses_a_refund_while_units_remain_to_ship() {
         .when(request_refund(1, 100))
         .then_expect_error(OrderError::RefundBeforeFullyShipped);
 }
+
+/// A guest's order: placed without a customer.
+fn placed_by_a_guest() -> OrderEvent {
+    let mut event = placed();
+    if let OrderEvent::OrderPlaced { customer_id, .. } = &mut event {
+        *customer_id = None;
+    }
+    event
+}
+
+#[test]
+fn a_guest_s_data_is_erased_once_and_a_customer_s_order_is_erased_with_the_customer() {
+    TestFramework::<Order>::with(())
+        .given(vec![placed_by_a_guest()])
+        .when(OrderCommand::EraseGuestData { erased_at: at(12) })
+        .then_expect_events(vec![OrderEvent::OrderGuestDataErased {
+            order_id: order_id(),
+            erased_at: at(12),
+        }]);
+    TestFramework::<Order>::with(())
+        .given(vec![
+            placed_by_a_guest(),
+            OrderEvent::OrderGuestDataErased {
+                order_id: order_id(),
+                erased_at: at(12),
+            },
+        ])
+        .when(OrderCommand::EraseGuestData { erased_at: at(13) })
+        .then_expect_events(vec![]);
+    TestFramework::<Order>::with(())
+        .given(vec![placed()])
+        .when(OrderCommand::EraseGuestData { erased_at: at(12) })
+        .then_expect_error(OrderError::OrderHasCustomer);
+    let mut order = Order::default();
+    cqrs_es::Aggregate::apply(&mut order, placed_by_a_guest());
+    cqrs_es::Aggregate::apply(
+        &mut order,
+        OrderEvent::OrderGuestDataErased {
+            order_id: order_id(),
+            erased_at: at(12),
+        },
+    );
+    let placed = order.placed().unwrap();
+    assert_eq!(placed.email.as_str(), crate::personal::ERASED_EMAIL);
+    assert_eq!(
+        placed.shipping_address.fields().name,
+        crate::personal::ERASED_TEXT
+    );
+}

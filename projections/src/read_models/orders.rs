@@ -1000,6 +1000,18 @@ fn fold_placed(mut view: OrderView, event: OrderEvent, at: &EventContext) -> Ord
             }
             view.refunded_total = refunded_total.into();
         }
+        OrderEvent::OrderGuestDataErased { .. } => {
+            // As the log reads them now that the order's key is gone; the
+            // country and region stay (accounting keeps them).
+            let erased = || domain::personal::ERASED_TEXT.to_owned();
+            view.email = domain::personal::ERASED_EMAIL.to_owned();
+            let address = &mut view.shipping_address;
+            address.name = erased();
+            address.line1 = erased();
+            address.line2 = address.line2.as_ref().map(|_| erased());
+            address.city = erased();
+            address.postal_code = erased();
+        }
     }
     view
 }

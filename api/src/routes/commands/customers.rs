@@ -391,14 +391,22 @@ pub async fn erase(
     let command = CustomerCommand::EraseCustomer {
         erased_at: Utc::now(),
     };
-    let answer = Call::<Customer>::new(customer_id, "erase-customer", command)
-        .with_hook(&forget)
-        .send(&state, &context)
-        .await;
+    let call = Call::<Customer>::new(customer_id, "erase-customer", command).with_hook(&forget);
+    send_erasure(call, id, &state, &context).await
+}
+
+/// Sends a call whose hook destroys `subject`'s data key.
+pub(super) async fn send_erasure<A: domain::RegisteredAggregate>(
+    call: Call<'_, A>,
+    subject: Uuid,
+    state: &AppState,
+    context: &CommandContext,
+) -> Result<Response, ApiError> {
+    let answer = call.send(state, context).await;
     if answer.is_err() {
         // The key may be cached as erased by a transaction that did not commit.
         if let Some(keys) = eventlog::personal::installed() {
-            keys.forget(id);
+            keys.forget(subject);
         }
     }
     answer

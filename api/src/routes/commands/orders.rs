@@ -95,6 +95,30 @@ pub async fn deliver(
         .await
 }
 
+/// A guest's right to be forgotten (admin): the order's data key is destroyed,
+/// so the e-mail and street address of the guest's checkout and order read as
+/// erased everywhere; the order keeps what accounting needs. An order of a
+/// customer is refused (`order_has_customer`): erase the customer.
+#[utoipa::path(post, path = "/commands/orders/{id}/erase-guest-data", tag = "commands",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = super::CommandAccepted)),
+    security(("bearer" = [])))]
+pub async fn erase_guest_data(
+    State(state): State<AppState>,
+    _: Allowed<Admins>,
+    context: CommandContext,
+    Path(id): Path<Uuid>,
+    _: Option<Json<Empty>>,
+) -> Result<Response, ApiError> {
+    let order_id = OrderId::new(id);
+    let forget = commands::accounts::ForgetGuest { order_id };
+    let command = OrderCommand::EraseGuestData {
+        erased_at: Utc::now(),
+    };
+    let call = Call::<Order>::new(order_id, "erase-guest-data", command).with_hook(&forget);
+    super::customers::send_erasure(call, id, &state, &context).await
+}
+
 /// An admin cancels any order before shipment; a customer their own (another
 /// customer's order answers 404).
 #[utoipa::path(post, path = "/commands/orders/{id}/cancel", tag = "commands",
