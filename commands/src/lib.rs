@@ -15,6 +15,7 @@ pub mod payment_gateway;
 pub mod promotions;
 pub mod store;
 pub mod stores;
+pub mod webhooks;
 
 pub use error::{CommandError, StoreError};
 pub use execute::{execute, CommandOptions, Executed};
