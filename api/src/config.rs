@@ -121,6 +121,11 @@ pub struct ApiConfig {
     #[arg(long, env = "PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]
     pub payment_webhook_secret: Option<Secret>,
 
+    /// Lets webhook subscriptions name `http://` loopback endpoints (tests,
+    /// local receivers); never in production.
+    #[arg(long, env = "WEBHOOKS_ALLOW_LOOPBACK", default_value_t = false)]
+    pub webhooks_allow_loopback: bool,
+
     /// Aggregates of each type kept in memory by the command side.
     #[arg(long, env = "AGGREGATE_CACHE_CAPACITY", default_value_t = 10_000)]
     pub aggregate_cache_capacity: usize,

@@ -49,6 +49,8 @@ pub struct AddressSchema {
         commands::returns::request, commands::returns::approve, commands::returns::reject,
         commands::returns::receive,
         commands::payments::refund,
+        commands::webhook_subscriptions::create, commands::webhook_subscriptions::disable,
+        commands::webhook_subscriptions::enable, commands::webhook_subscriptions::list,
         commands::customers::register, commands::customers::erase,
         commands::customers::verify_email, commands::customers::change_email,
         commands::customers::change_name, commands::customers::add_address,

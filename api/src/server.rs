@@ -205,6 +205,7 @@ pub fn app_state(
                 .context("DEFAULT_CURRENCY is not an ISO 4217 code")?,
             webhook_secret: config.payment_webhook_secret.clone(),
             return_window_days: config.return_window_days,
+            webhooks_allow_loopback: config.webhooks_allow_loopback,
         },
         wakeups,
         // Never fires unless the caller gives the server's own with `with_shutdown`.

@@ -65,4 +65,6 @@ pub struct Settings {
     pub webhook_secret: Option<crate::secret::Secret>,
     /// Days after delivery during which returns are accepted.
     pub return_window_days: u32,
+    /// Webhook subscriptions may name loopback `http://` endpoints.
+    pub webhooks_allow_loopback: bool,
 }

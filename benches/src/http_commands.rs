@@ -65,6 +65,7 @@ pub async fn start(pool: PgPool, with_projectors: bool) -> anyhow::Result<Server
         default_currency: "EUR".into(),
         tax_exclusive_currencies: vec!["USD".into(), "CAD".into()],
         return_window_days: 30,
+        webhooks_allow_loopback: false,
         aggregate_cache_capacity: 10_000,
         payment_webhook_secret: None,
     };

@@ -120,6 +120,42 @@ impl DataKeys {
         })
     }
 
+    /// `secret` sealed under the master key for `owner` (a webhook's signing
+    /// secret, say): a secret the server must use again, kept unreadable in
+    /// the database and its dumps.
+    pub fn seal_secret(&self, owner: Uuid, secret: &[u8]) -> Result<Vec<u8>, PersonalDataError> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .master
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: secret,
+                    aad: owner.as_bytes(),
+                },
+            )
+            .map_err(|_| PersonalDataError::Unwrap(owner))?;
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        Ok(bytes)
+    }
+
+    /// A secret [`seal_secret`](Self::seal_secret) sealed for `owner`.
+    pub fn open_secret(&self, owner: Uuid, sealed: &[u8]) -> Result<Vec<u8>, PersonalDataError> {
+        let (nonce, sealed) = sealed
+            .split_at_checked(NONCE)
+            .ok_or(PersonalDataError::Unwrap(owner))?;
+        self.master
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: owner.as_bytes(),
+                },
+            )
+            .map_err(|_| PersonalDataError::Unwrap(owner))
+    }
+
     /// The keyed hash an e-mail address is found by without being stored:
     /// HMAC-SHA256 of the address in lower case.
     pub fn email_index(&self, email: &str) -> [u8; 32] {

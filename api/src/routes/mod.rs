@@ -50,6 +50,18 @@ pub fn router(state: AppState) -> Router {
         .route("/commands/inventory/{sku}/register", post(i::register))
         .route("/commands/inventory/{sku}/receive", post(i::receive))
         .route("/commands/inventory/{sku}/adjust", post(i::adjust))
+        .route(
+            "/commands/webhook-subscriptions",
+            post(self::commands::webhook_subscriptions::create),
+        )
+        .route(
+            "/commands/webhook-subscriptions/{id}/disable",
+            post(self::commands::webhook_subscriptions::disable),
+        )
+        .route(
+            "/commands/webhook-subscriptions/{id}/enable",
+            post(self::commands::webhook_subscriptions::enable),
+        )
         .route("/commands/customers", post(cust::register))
         .route("/commands/customers/{id}/erase", post(cust::erase))
         .route(
@@ -140,6 +152,10 @@ pub fn router(state: AppState) -> Router {
     let queries = Router::new()
         .route("/queries/carts/{id}", get(queries::carts::get))
         .route("/queries/customers/{id}", get(queries::customers::get))
+        .route(
+            "/queries/webhook-subscriptions",
+            get(self::commands::webhook_subscriptions::list),
+        )
         .route("/queries/orders", get(queries::orders::list))
         .route("/queries/orders/{id}", get(queries::orders::get))
         .route("/queries/returns", get(queries::orders::returns))

@@ -28,4 +28,5 @@ mod search;
 mod shipping_and_tax;
 mod storefront;
 mod support;
+mod webhook_subscriptions;
 mod webhooks;

@@ -52,6 +52,10 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/commands/orders/{id}/returns/{return_id}/reject"),
     ("post", "/commands/orders/{id}/returns/{return_id}/receive"),
     ("post", "/commands/payments/{id}/refund"),
+    ("post", "/commands/webhook-subscriptions"),
+    ("post", "/commands/webhook-subscriptions/{id}/disable"),
+    ("post", "/commands/webhook-subscriptions/{id}/enable"),
+    ("get", "/queries/webhook-subscriptions"),
     ("post", "/commands/customers"),
     ("post", "/commands/customers/{id}/erase"),
     ("post", "/commands/customers/{id}/verify-email"),
@@ -107,6 +111,7 @@ const OPERATIONAL_ROUTES: &[(&str, &str)] = &[
 
 /// Commands whose request has a JSON body (the others take none).
 const WITH_BODY: &[&str] = &[
+    "/commands/webhook-subscriptions",
     "/commands/customers",
     "/commands/customers/{id}/verify-email",
     "/commands/customers/{id}/change-email",
@@ -210,6 +215,7 @@ async fn the_document_names_every_command_and_query_with_its_method(pool: PgPool
             "/commands/promotions",
             "/commands/shipping-methods",
             "/commands/customers",
+            "/commands/webhook-subscriptions",
         ];
         let success = if creates.contains(&path.as_str()) {
             "201"

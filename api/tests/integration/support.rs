@@ -103,6 +103,7 @@ pub fn api_config() -> ApiConfig {
         default_currency: "EUR".into(),
         tax_exclusive_currencies: vec!["USD".into(), "CAD".into()],
         return_window_days: 30,
+        webhooks_allow_loopback: true,
         aggregate_cache_capacity: 1000,
         payment_webhook_secret: Some(Secret::new(WEBHOOK_SECRET.into())),
     }

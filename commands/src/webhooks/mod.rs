@@ -3,3 +3,4 @@
 //! may be called at all ([`endpoint`]).
 
 pub mod endpoint;
+pub mod subscriptions;

@@ -33,6 +33,7 @@ pub mod products;
 pub mod promotions;
 pub mod returns;
 pub mod shipping_and_tax;
+pub mod webhook_subscriptions;
 
 use std::sync::Arc;
 
