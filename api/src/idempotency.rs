@@ -154,22 +154,23 @@ fn scope_of(request: &Request) -> Option<String> {
 /// where one is installed: a body may hold an address or an e-mail address, and a
 /// plain hash of it could be matched against guesses.
 fn fingerprint(method: &axum::http::Method, uri: &axum::http::Uri, body: &[u8]) -> Vec<u8> {
-    let mut request = Vec::with_capacity(body.len() + 64);
-    request.extend_from_slice(method.as_str().as_bytes());
-    request.push(0);
-    request.extend_from_slice(
-        uri.path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .as_bytes(),
-    );
-    request.push(0);
-    request.extend_from_slice(body);
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let parts: [&[u8]; 5] = [
+        method.as_str().as_bytes(),
+        &[0],
+        path.as_bytes(),
+        &[0],
+        body,
+    ];
     match eventlog::personal::installed() {
         Some(keys) => keys
-            .keyed_digest(b"idempotency fingerprint\0", &request)
+            .keyed_digest(b"idempotency fingerprint\0", &parts)
             .to_vec(),
-        None => Sha256::digest(&request).to_vec(),
+        None => parts
+            .iter()
+            .fold(Sha256::new(), |hash, part| hash.chain_update(part))
+            .finalize()
+            .to_vec(),
     }
 }
 

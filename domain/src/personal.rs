@@ -112,6 +112,11 @@ mod tests {
     #[test]
     fn erased_values_are_still_valid_values_of_their_fields() {
         assert!(Email::new(erased_value(&["email"])).is_ok());
+        assert_eq!(Email::new(ERASED_EMAIL).unwrap(), Email::erased());
+        assert_eq!(
+            crate::shared::PersonName::new(ERASED_TEXT).unwrap(),
+            crate::shared::PersonName::erased()
+        );
         let text = erased_value(&["shipping_address", "name"]).to_owned();
         let address = PostalAddress::new(PostalAddressFields {
             name: text.clone(),
@@ -122,7 +127,13 @@ mod tests {
             region: None,
             country: "DE".into(),
         });
-        assert!(address.is_ok());
+        let address = address.unwrap();
+        let erased = address.erased();
+        assert_eq!(
+            PostalAddress::new(erased.fields().clone()),
+            Ok(erased.clone())
+        );
+        assert_eq!(erased.fields().country, "DE");
     }
 
     #[test]

@@ -159,17 +159,20 @@ impl DataKeys {
     /// The keyed hash an e-mail address is found by without being stored:
     /// HMAC-SHA256 of the address in lower case.
     pub fn email_index(&self, email: &str) -> [u8; 32] {
-        self.keyed_digest(b"", email.to_lowercase().as_bytes())
+        self.keyed_digest(b"", &[email.to_lowercase().as_bytes()])
     }
 
-    /// HMAC-SHA256 of `data` for `purpose` under a key derived from the master
-    /// key: a digest of something that may hold personal data (a request body)
-    /// that, unlike a plain hash, nobody can test guesses against.
-    pub fn keyed_digest(&self, purpose: &[u8], data: &[u8]) -> [u8; 32] {
+    /// HMAC-SHA256 of `parts`, one after the other, for `purpose` under a key
+    /// derived from the master key: a digest of something that may hold
+    /// personal data (a request body) that, unlike a plain hash, nobody can test
+    /// guesses against.
+    pub fn keyed_digest(&self, purpose: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(purpose);
-        mac.update(data);
+        for part in parts {
+            mac.update(part);
+        }
         mac.finalize().into_bytes().into()
     }
 

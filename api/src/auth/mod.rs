@@ -82,6 +82,11 @@ impl Principal {
         self.role == Role::Admin
     }
 
+    /// An admin, or the customer `customer` themselves.
+    pub fn may_act_for(&self, customer: uuid::Uuid) -> bool {
+        self.is_admin() || self.subject == customer.to_string()
+    }
+
     /// Refuses (403) unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if roles.contains(&self.role) {

@@ -204,7 +204,7 @@ fn fingerprint(path: &str, body: &[u8]) -> Vec<u8> {
     request.extend_from_slice(body);
     eventlog::personal::installed()
         .expect("spawn_app installs the test key")
-        .keyed_digest(b"idempotency fingerprint\0", &request)
+        .keyed_digest(b"idempotency fingerprint\0", &[&request])
         .to_vec()
 }
 

@@ -259,13 +259,8 @@ impl Aggregate for Customer {
                 state.addresses.clear();
                 state.default_shipping_address = None;
                 // As the log reads them now that the key is gone.
-                if let (Ok(email), Ok(name)) = (
-                    Email::new(crate::personal::ERASED_EMAIL),
-                    PersonName::new(crate::personal::ERASED_TEXT),
-                ) {
-                    state.email = email;
-                    state.name = name;
-                }
+                state.email = Email::erased();
+                state.name = PersonName::erased();
             }
         }
     }

@@ -542,22 +542,8 @@ impl PlacedOrder {
             OrderEvent::OrderGuestDataErased { .. } => {
                 self.guest_data_erased = true;
                 // As the log reads them now that the key is gone.
-                if let Ok(email) = Email::new(crate::personal::ERASED_EMAIL) {
-                    self.email = email;
-                }
-                let erased = crate::personal::ERASED_TEXT.to_owned();
-                let fields = self.shipping_address.fields().clone();
-                let address = PostalAddress::new(crate::shared::PostalAddressFields {
-                    name: erased.clone(),
-                    line1: erased.clone(),
-                    line2: fields.line2.map(|_| erased.clone()),
-                    city: erased.clone(),
-                    postal_code: erased,
-                    ..fields
-                });
-                if let Ok(address) = address {
-                    self.shipping_address = address;
-                }
+                self.email = Email::erased();
+                self.shipping_address = self.shipping_address.erased();
             }
         }
     }

@@ -50,6 +50,11 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address an erased one reads as ([`crate::personal::ERASED_EMAIL`]).
+    pub fn erased() -> Self {
+        Email(crate::personal::ERASED_EMAIL.to_owned())
+    }
 }
 
 impl TryFrom<String> for Email {
@@ -83,6 +88,11 @@ impl PersonName {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The name an erased one reads as ([`crate::personal::ERASED_TEXT`]).
+    pub fn erased() -> Self {
+        PersonName(crate::personal::ERASED_TEXT.to_owned())
     }
 }
 
@@ -156,6 +166,22 @@ impl PostalAddress {
 
     pub fn fields(&self) -> &PostalAddressFields {
         &self.0
+    }
+
+    /// This address as it reads once erased: the person's parts
+    /// ([`crate::personal`] seals them) erased, country and region kept.
+    pub fn erased(&self) -> Self {
+        let erased = || crate::personal::ERASED_TEXT.to_owned();
+        let fields = &self.0;
+        PostalAddress(PostalAddressFields {
+            name: erased(),
+            line1: erased(),
+            line2: fields.line2.as_ref().map(|_| erased()),
+            city: erased(),
+            postal_code: erased(),
+            region: fields.region.clone(),
+            country: fields.country.clone(),
+        })
     }
 }
 

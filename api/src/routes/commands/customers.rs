@@ -101,8 +101,7 @@ fn send_verification(state: &AppState, customer_id: CustomerId, email_index: &[u
 
 /// The caller's own account (or any, for an admin); 404 for another's.
 fn own_account(caller: &Allowed<AdminsAndCustomers>, id: Uuid) -> Result<CustomerId, ApiError> {
-    let principal = caller.principal();
-    if principal.is_admin() || principal.subject == id.to_string() {
+    if caller.principal().may_act_for(id) {
         Ok(CustomerId::new(id))
     } else {
         // Another customer's account: as if it did not exist.

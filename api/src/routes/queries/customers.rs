@@ -54,9 +54,8 @@ pub async fn get(
     token: ConsistencyToken,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let principal = caller.principal();
     let missing = || ApiError::Missing(format!("no customer {id}"));
-    if !principal.is_admin() && principal.subject != id.to_string() {
+    if !caller.principal().may_act_for(id) {
         return Err(missing());
     }
     // As stored, not as cached: another instance may have erased it.
